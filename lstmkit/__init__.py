@@ -1,0 +1,44 @@
+"""lstmkit: the Keras model life-cycle (define, compile, fit, evaluate, predict) for recurrent
+sequence models, on PyTorch.
+
+``import lstmkit as keras`` gives the Keras layout: ``keras.Sequential``, ``keras.layers.LSTM``,
+``keras.Input``, ``keras.optimizers.Adam``, ...
+"""
+
+from lstmkit import (
+    activations,
+    backend,
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
+from lstmkit.backend import set_device
+from lstmkit.layers import Input
+from lstmkit.models import Model, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input",
+    "Model",
+    "Sequential",
+    "__version__",
+    "activations",
+    "backend",
+    "callbacks",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "regularizers",
+    "set_device",
+    "utils",
+]

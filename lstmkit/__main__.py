@@ -1,0 +1,7 @@
+"""``python -m lstmkit demo`` is the same as ``lstmkit demo``."""
+
+import sys
+
+from lstmkit.cli import main
+
+sys.exit(main())

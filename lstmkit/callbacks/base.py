@@ -1,0 +1,92 @@
+"""Callback (Keras's hooks) and CallbackList (calls them in order).
+
+Batch hooks are only called for callbacks that override them: a loop with no per-batch callback does
+no per-batch work for them, and per-batch ``logs`` are lazy (a value is computed, which synchronises
+with the device, only when a callback reads it).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Callback", "CallbackList"]
+
+_HOOKS = (
+    "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+    "on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end",
+    "on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
+    "on_predict_batch_begin", "on_predict_batch_end",
+)
+
+
+class Callback:
+    """Base class. ``self.model`` is the model being trained; ``self.params`` holds
+    ``{'verbose', 'epochs', 'steps'}``. Set ``self.model.stop_training = True`` to stop ``fit``."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = dict(params)
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+    # Keras 2 names of the train-batch hooks.
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+
+def _overrides(callback: Callback, hook: str) -> bool:
+    own = getattr(type(callback), hook, None)
+    if own is not getattr(Callback, hook):
+        return True
+    if hook in ("on_train_batch_begin", "on_train_batch_end"):  # reached through the Keras 2 names
+        legacy = hook.replace("train_batch", "batch")
+        return getattr(type(callback), legacy) is not getattr(Callback, legacy)
+    return False
+
+
+class CallbackList:
+    """Calls each hook on every callback that implements it, in order."""
+
+    def __init__(self, callbacks, model=None, params=None):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    f"callbacks must be lstmkit.callbacks.Callback instances. Received: {cb!r} "
+                    f"(type {type(cb).__name__})."
+                )
+            if model is not None:
+                cb.set_model(model)
+            if params is not None:
+                cb.set_params(params)
+        self._implementers = {hook: [cb for cb in self.callbacks if _overrides(cb, hook)] for hook in _HOOKS}
+
+    def wants(self, hook: str) -> bool:
+        """Whether any callback implements ``hook`` (lets loops skip per-batch work)."""
+        return bool(self._implementers[hook])
+
+    def call(self, hook: str, *args) -> None:
+        for cb in self._implementers[hook]:
+            getattr(cb, hook)(*args)

@@ -1,0 +1,66 @@
+"""ProgbarLogger: the progress display of fit, evaluate and predict (added by ``verbose``)."""
+
+from __future__ import annotations
+
+import sys
+
+from lstmkit.callbacks.base import Callback
+from lstmkit.training.progress import Progbar
+
+__all__ = ["ProgbarLogger"]
+
+
+class ProgbarLogger(Callback):
+    """Prints ``Epoch i/N`` (when N > 1) and a progress line per epoch; validation inside ``fit`` is silent."""
+
+    def __init__(self, stream=None):
+        super().__init__()
+        self.stream = stream
+        self.progbar = None
+        self._in_fit = False
+
+    def _new_bar(self):
+        verbose = self.params.get("verbose", 1)
+        self.progbar = Progbar(self.params.get("steps"), verbose=1 if verbose == "auto" else verbose,
+                               stream=self.stream or sys.stdout)
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = self.params.get("epochs", 1)
+        if epochs > 1:
+            stream = self.stream or sys.stdout
+            stream.write(f"Epoch {epoch + 1}/{epochs}\n")
+            stream.flush()
+        self._new_bar()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.progbar.update(batch + 1, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progbar.update(self.progbar.current, logs, finalize=True)
+
+    def on_test_begin(self, logs=None):
+        if not self._in_fit:
+            self._new_bar()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit:
+            self.progbar.update(batch + 1, logs)
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit:
+            self.progbar.update(self.progbar.current, logs, finalize=True)
+
+    def on_predict_begin(self, logs=None):
+        self._new_bar()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.progbar.update(batch + 1)
+
+    def on_predict_end(self, logs=None):
+        self.progbar.update(self.progbar.current, None, finalize=True)

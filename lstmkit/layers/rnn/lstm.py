@@ -1,0 +1,113 @@
+"""LSTMCell and LSTM, with Keras 3's defaults and math.
+
+Gates, in Keras's (and torch's) order i, f, c, o::
+
+    z = x @ kernel + h_prev @ recurrent_kernel + bias
+    i, f, o = recurrent_activation(z_i), recurrent_activation(z_f), recurrent_activation(z_o)
+    c = f * c_prev + i * activation(z_c)
+    h = o * activation(c)
+
+Keras has one bias where torch's kernel takes two: the second is a frozen zero buffer.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lstmkit import activations
+from lstmkit.layers.rnn.base import RNN
+from lstmkit.layers.rnn.cell import RecurrentCell
+
+__all__ = ["LSTM", "LSTMCell"]
+
+
+class LSTMCell(RecurrentCell):
+    """One LSTM step. Input ``(batch, features)``; states ``[h, c]`` each ``(batch, units)``; output ``h``."""
+
+    gates = 4
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, **kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer, **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self._rec_act = activations.raw(self.recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    def _initial_bias(self):
+        bias = super()._initial_bias()
+        if self.unit_forget_bias:
+            # Keras *sets* the forget-gate slice to 1.0 (it does not add to the initializer's value).
+            bias[self.units:2 * self.units] = 1.0
+        return bias
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        # torch's fused kernel takes a second (recurrent) bias; Keras has none, so it stays zero.
+        self.register_buffer("_zero_bias", torch.zeros(4 * self.units, dtype=self.compute_dtype), persistent=False)
+
+    @property
+    def fused_mode(self):
+        if self.activation is activations.tanh and self.recurrent_activation is activations.sigmoid:
+            return "LSTM"
+        return None
+
+    def fused_weights(self):
+        if self.use_bias:
+            return [self.weight_ih, self.weight_hh, self.bias, self._zero_bias]
+        return [self.weight_ih, self.weight_hh]
+
+    def step(self, projected, states):
+        h, c = states
+        z = torch.addmm(projected, h, self.weight_hh.t())
+        u = self.units
+        i = self._rec_act(z[:, :u])
+        f = self._rec_act(z[:, u:2 * u])
+        g = self._act(z[:, 2 * u:3 * u])
+        o = self._rec_act(z[:, 3 * u:])
+        c = f * c + i * g
+        h = o * self._act(c)
+        return h, [h, c]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "recurrent_activation": activations.serialize(self.recurrent_activation),
+            "unit_forget_bias": self.unit_forget_bias,
+        }
+
+
+class LSTM(RNN):
+    """Long short-term memory layer.
+
+    Input ``(batch, timesteps, features)``. Output ``(batch, units)``, or ``(batch, timesteps, units)``
+    with ``return_sequences=True``; with ``return_state=True``, ``[output, h, c]``.
+    Weights (Keras layout): ``kernel (features, 4*units)``, ``recurrent_kernel (units, 4*units)``,
+    ``bias (4*units,)``.
+    """
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, return_sequences=False,
+                 return_state=False, go_backwards=False, unroll=False, **kwargs):
+        cell = LSTMCell(
+            units, activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, dtype=kwargs.get("dtype"),
+        )
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, unroll=unroll, **kwargs)
+
+    def get_config(self):
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        return {**super().get_config(), **cell_config}

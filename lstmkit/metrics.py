@@ -1,0 +1,328 @@
+"""Metrics with Keras 3's names and math, accumulated on the device.
+
+A metric object keeps running totals as tensors on the device where the data lives:
+``update_state`` never synchronises with the host, ``result()`` does (once, when asked).
+``'accuracy'``/``'acc'`` (and ``'crossentropy'``) are placeholders that the engine resolves from
+the shapes of the labels and the model output, as Keras does; see ``resolve_placeholder``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lstmkit import losses
+from lstmkit.utils.naming import lookup
+
+__all__ = [
+    "Accuracy",
+    "BinaryAccuracy",
+    "BinaryCrossentropy",
+    "CategoricalAccuracy",
+    "CategoricalCrossentropy",
+    "Mean",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanMetricWrapper",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Metric",
+    "Precision",
+    "Recall",
+    "RootMeanSquaredError",
+    "SparseCategoricalAccuracy",
+    "SparseCategoricalCrossentropy",
+    "SparseTopKCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "get",
+    "resolve_placeholder",
+    "sparse_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "top_k_categorical_accuracy",
+]
+
+
+# ---------------------------------------------------------------------------- per-sample functions
+def accuracy(y_true, y_pred):
+    return (y_true == y_pred).to(torch.float32).mean(dim=-1) if y_true.dim() > 1 else (y_true == y_pred).float()
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    predicted = (y_pred > threshold).to(y_true.dtype)
+    return (y_true == predicted).to(y_pred.dtype).mean(dim=-1)
+
+
+def categorical_accuracy(y_true, y_pred):
+    return (y_true.argmax(dim=-1) == y_pred.argmax(dim=-1)).to(y_pred.dtype)
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
+        y_true = y_true.squeeze(-1)
+    return (y_true.long() == y_pred.argmax(dim=-1)).to(y_pred.dtype)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
+    return (top == y_true.argmax(dim=-1, keepdim=True)).any(dim=-1).to(y_pred.dtype)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
+        y_true = y_true.squeeze(-1)
+    top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
+    return (top == y_true.long().unsqueeze(-1)).any(dim=-1).to(y_pred.dtype)
+
+
+# ---------------------------------------------------------------------------- metric objects
+class Metric:
+    """Base class: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``, ``reset_state()``."""
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or type(self).__name__.lower()
+        self.dtype = dtype
+        self.reset_state()
+
+    def reset_state(self):
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        raise NotImplementedError
+
+    def result_tensor(self) -> torch.Tensor:
+        """The current value as a 0-d tensor on the device (no host synchronisation)."""
+        raise NotImplementedError
+
+    def result(self) -> float:
+        return float(self.result_tensor())
+
+    def reset_states(self):  # Keras 2 spelling
+        self.reset_state()
+
+    def get_config(self):
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class Mean(Metric):
+    """Weighted mean of all values seen since the last reset."""
+
+    def reset_state(self):
+        self.total = None
+        self.count = None
+
+    def _accumulate(self, values, sample_weight=None):
+        values = values.detach()
+        if sample_weight is not None:
+            weight = sample_weight.detach().to(values.dtype)
+            while weight.dim() < values.dim():
+                weight = weight.unsqueeze(-1)
+            weight = weight.expand_as(values)
+            total, count = (values * weight).sum(), weight.sum()
+        else:
+            total, count = values.sum(), values.numel()
+        if self.total is None:
+            self.total = total.to(torch.float64)
+            self.count = torch.as_tensor(count, dtype=torch.float64, device=values.device)
+        else:
+            self.total += total
+            self.count += count
+
+    def update_state(self, values, sample_weight=None):
+        self._accumulate(torch.as_tensor(values), sample_weight)
+
+    def result_tensor(self):
+        if self.total is None:
+            return torch.zeros((), dtype=torch.float64)
+        return self.total / self.count.clamp(min=1e-12)
+
+
+class MeanMetricWrapper(Mean):
+    """The mean of a per-sample function ``fn(y_true, y_pred, **kwargs)``."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        self.fn = fn
+        self.fn_kwargs = kwargs
+        super().__init__(name=name or fn.__name__, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self._accumulate(self.fn(y_true, y_pred, **self.fn_kwargs), sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, **self.fn_kwargs}
+
+
+def _wrapper_class(class_name, fn, default_name, **defaults):
+    params = ", ".join(f"{k}={v!r}" for k, v in defaults.items())
+
+    def __init__(self, name=default_name, dtype=None, **kwargs):
+        unknown = set(kwargs) - set(defaults)
+        if unknown:
+            raise TypeError(f"{class_name} got unexpected keyword argument(s) {sorted(unknown)}. Accepted: "
+                            f"name, dtype{', ' + params if params else ''}.")
+        MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})
+
+    doc = f"Mean of ``{fn.__name__}`` over all samples seen."
+    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc})
+
+
+Accuracy = _wrapper_class("Accuracy", accuracy, "accuracy")
+BinaryAccuracy = _wrapper_class("BinaryAccuracy", binary_accuracy, "binary_accuracy", threshold=0.5)
+CategoricalAccuracy = _wrapper_class("CategoricalAccuracy", categorical_accuracy, "categorical_accuracy")
+SparseCategoricalAccuracy = _wrapper_class("SparseCategoricalAccuracy", sparse_categorical_accuracy,
+                                           "sparse_categorical_accuracy")
+TopKCategoricalAccuracy = _wrapper_class("TopKCategoricalAccuracy", top_k_categorical_accuracy,
+                                         "top_k_categorical_accuracy", k=5)
+SparseTopKCategoricalAccuracy = _wrapper_class("SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
+                                               "sparse_top_k_categorical_accuracy", k=5)
+MeanSquaredError = _wrapper_class("MeanSquaredError", losses.mean_squared_error, "mean_squared_error")
+MeanAbsoluteError = _wrapper_class("MeanAbsoluteError", losses.mean_absolute_error, "mean_absolute_error")
+MeanAbsolutePercentageError = _wrapper_class("MeanAbsolutePercentageError", losses.mean_absolute_percentage_error,
+                                             "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _wrapper_class("MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error,
+                                             "mean_squared_logarithmic_error")
+BinaryCrossentropy = _wrapper_class("BinaryCrossentropy", losses.binary_crossentropy, "binary_crossentropy",
+                                    from_logits=False, label_smoothing=0.0)
+CategoricalCrossentropy = _wrapper_class("CategoricalCrossentropy", losses.categorical_crossentropy,
+                                         "categorical_crossentropy", from_logits=False, label_smoothing=0.0)
+SparseCategoricalCrossentropy = _wrapper_class("SparseCategoricalCrossentropy",
+                                               losses.sparse_categorical_crossentropy,
+                                               "sparse_categorical_crossentropy", from_logits=False)
+
+
+class RootMeanSquaredError(Mean):
+    """``sqrt(mean((y_pred - y_true)**2))`` over everything seen (not a mean of per-batch roots)."""
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self._accumulate(torch.square(y_pred - y_true), sample_weight)
+
+    def result_tensor(self):
+        return torch.sqrt(super().result_tensor())
+
+
+class _ConfusionCounts(Metric):
+    """Counts of true/false positives and false negatives at a threshold (binary outputs)."""
+
+    def __init__(self, thresholds=0.5, name=None, dtype=None):
+        self.thresholds = float(thresholds)
+        super().__init__(name=name, dtype=dtype)
+
+    def reset_state(self):
+        self.tp = self.fp = self.fn = None
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        predicted = y_pred.detach() > self.thresholds
+        actual = y_true.detach() > 0.5
+        weight = torch.ones_like(y_pred, dtype=torch.float64)
+        if sample_weight is not None:
+            w = sample_weight.detach().to(torch.float64)
+            while w.dim() < weight.dim():
+                w = w.unsqueeze(-1)
+            weight = weight * w
+        counts = [(weight * (predicted & actual)).sum(), (weight * (predicted & ~actual)).sum(),
+                  (weight * (~predicted & actual)).sum()]
+        if self.tp is None:
+            self.tp, self.fp, self.fn = counts
+        else:
+            self.tp, self.fp, self.fn = self.tp + counts[0], self.fp + counts[1], self.fn + counts[2]
+
+    def get_config(self):
+        return {"name": self.name, "thresholds": self.thresholds}
+
+
+class Precision(_ConfusionCounts):
+    def __init__(self, thresholds=0.5, name="precision", dtype=None):
+        super().__init__(thresholds, name, dtype)
+
+    def result_tensor(self):
+        if self.tp is None:
+            return torch.zeros((), dtype=torch.float64)
+        denominator = self.tp + self.fp
+        return torch.where(denominator > 0, self.tp / denominator.clamp(min=1e-12), torch.zeros_like(denominator))
+
+
+class Recall(_ConfusionCounts):
+    def __init__(self, thresholds=0.5, name="recall", dtype=None):
+        super().__init__(thresholds, name, dtype)
+
+    def result_tensor(self):
+        if self.tp is None:
+            return torch.zeros((), dtype=torch.float64)
+        denominator = self.tp + self.fn
+        return torch.where(denominator > 0, self.tp / denominator.clamp(min=1e-12), torch.zeros_like(denominator))
+
+
+# ---------------------------------------------------------------------------- lookup
+PLACEHOLDERS = ("accuracy", "acc", "crossentropy", "ce")
+
+_BY_NAME = {
+    "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
+    "root_mean_squared_error": RootMeanSquaredError, "rmse": RootMeanSquaredError,
+    "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "precision": Precision, "recall": Recall,
+}
+_CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values()) | {Accuracy}}
+
+
+def get(identifier) -> Metric:
+    """A fresh Metric object from a name ('mae'), a class, an object, or a per-sample function.
+
+    String names keep the user's spelling as the metric's name (so logs say 'mae' if you wrote 'mae').
+    Placeholders ('accuracy', 'acc', ...) are resolved by ``resolve_placeholder`` instead.
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier in _CLASSES:
+            return _CLASSES[identifier]()
+        cls = lookup("metric", identifier, {**_BY_NAME, **{p: None for p in PLACEHOLDERS}})
+        if cls is None:
+            raise ValueError(f"{identifier!r} is resolved from the data shapes; call resolve_placeholder().")
+        return cls(name=identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if callable(identifier):
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", "metric"))
+    raise TypeError(
+        f"Could not interpret metric {identifier!r}. Pass a name such as 'mae' or 'accuracy', a Metric "
+        "object, or a callable (y_true, y_pred) -> per-sample values."
+    )
+
+
+def resolve_placeholder(name: str, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:
+    """Keras's rule for 'accuracy'/'acc' (and 'crossentropy'), from the label and output shapes.
+
+    Output width 1 -> binary; labels of lower rank than the output, or of width 1 against a wider
+    output -> sparse categorical; otherwise categorical. The metric keeps the user's name.
+    """
+    binary = y_pred_shape[-1] == 1
+    sparse = len(y_true_shape) < len(y_pred_shape) or (y_true_shape[-1] == 1 and y_pred_shape[-1] != 1)
+    if name in ("accuracy", "acc"):
+        cls = BinaryAccuracy if binary else SparseCategoricalAccuracy if sparse else CategoricalAccuracy
+    else:
+        cls = BinaryCrossentropy if binary else SparseCategoricalCrossentropy if sparse else CategoricalCrossentropy
+    return cls(name=name)
+
+
+def serialize(metric):
+    if isinstance(metric, str):
+        return metric
+    return {"class_name": type(metric).__name__, "config": metric.get_config()}

@@ -1,0 +1,205 @@
+"""Model: a Layer with the life-cycle — compile, fit, evaluate, predict — and Keras 2's extras.
+
+``Sequential`` is the model tutorials use. ``Model`` can also be subclassed (Keras's subclassing API):
+create layers in ``__init__`` and compute in ``call``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lstmkit.layers.base import Layer
+from lstmkit.training import loops
+from lstmkit.training.compile_config import CompileConfig
+from lstmkit.utils.naming import reject_unknown_kwargs
+
+__all__ = ["Model"]
+
+_FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
+             "shuffle", "class_weight", "sample_weight", "initial_epoch", "validation_batch_size",
+             "validation_freq", "nb_epoch"]
+
+
+class Model(Layer):
+    """Base of all models. Data arguments accept NumPy arrays, lists, pandas objects and torch tensors."""
+
+    def __init__(self, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self.compiled: CompileConfig | None = None
+        self.stop_training = False
+        self.history = None
+        self._penalized: list | None = None
+        self._output_shapes: dict = {}
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def layers(self) -> list[Layer]:
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    def get_layer(self, name=None, index=None) -> Layer:
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        names = [layer.name for layer in self.layers]
+        raise ValueError(f"No layer named {name!r} in model '{self.name}'. Its layers: {names}.")
+
+    @property
+    def input_dtype(self) -> str:
+        layers = self.layers
+        return layers[0].input_dtype if layers else "float"
+
+    def sublayers(self) -> list[Layer]:
+        return [m for m in self.modules() if isinstance(m, Layer) and m is not self]
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def regularization_loss(self):
+        """Sum of the regularization penalties of all layers, or None when there are none."""
+        if self._penalized is None:
+            self._penalized = [layer for layer in self.sublayers()
+                               if type(layer).regularization_losses is not Layer.regularization_losses
+                               and layer.built and layer.regularization_losses()]
+        if not self._penalized:
+            return None
+        return sum(p for layer in self._penalized for p in layer.regularization_losses())
+
+    def _structure_changed(self):
+        self._penalized = None
+        self._output_shapes = {}
+
+    # ------------------------------------------------------------------ shapes (generic fallback)
+    def prepare_input(self, x_shape: tuple) -> None:
+        """Check that inputs of ``x_shape`` fit and build the weights (subclassed models: one dry run)."""
+        if not self.built:
+            self.compute_output_shape((None,) + tuple(x_shape[1:]))
+
+    def compute_output_shape(self, input_shape):
+        key = tuple(input_shape[1:])
+        if key not in self._output_shapes:
+            dtype = torch.int64 if self.input_dtype == "int" else self.compute_dtype
+            was_training = self.training
+            self.eval()
+            with torch.no_grad():
+                out = self(torch.zeros((1,) + key, dtype=dtype, device=self.current_device()))
+            self.train(was_training)
+            self.built = True
+            self._output_shapes[key] = (None,) + tuple(out.shape[1:])
+        return self._output_shapes[key]
+
+    def describe_output_fix(self) -> str:
+        return ""
+
+    def current_device(self) -> torch.device:
+        param = next(self.parameters(), None)
+        return param.device if param is not None else torch.device("cpu")
+
+    def place(self, device: torch.device) -> torch.device:
+        """Move the model (and its optimizer state) to ``device`` unless it is already there."""
+        if self.current_device() != device:
+            self.to(device)
+            if self.compiled is not None:
+                self.compiled.optimizer.move_state(device)
+        return device
+
+    # ------------------------------------------------------------------ life-cycle
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                run_eagerly=None, jit_compile=None, **kwargs):
+        """Configure training: ``compile(optimizer='adam', loss='mse', metrics=['mae'])``.
+
+        ``run_eagerly`` is accepted and always true in effect (PyTorch runs eagerly).
+        ``jit_compile`` may be None, False or 'auto' (lstmkit does not compile graphs).
+        """
+        reject_unknown_kwargs("compile", kwargs, ["optimizer", "loss", "metrics", "loss_weights",
+                                                  "weighted_metrics", "run_eagerly", "jit_compile"])
+        if jit_compile not in (None, False, "auto"):
+            raise ValueError(
+                f"jit_compile={jit_compile!r} is not supported: lstmkit runs PyTorch eagerly and uses fused "
+                "recurrent kernels instead of graph compilation. Leave it out or pass jit_compile=False."
+            )
+        self.compiled = CompileConfig(optimizer, loss, metrics, loss_weights, weighted_metrics)
+
+    @property
+    def optimizer(self):
+        return None if self.compiled is None else self.compiled.optimizer
+
+    @property
+    def loss(self):
+        return None if self.compiled is None else self.compiled.loss_identifier
+
+    def require_compiled(self, action: str) -> CompileConfig:
+        if self.compiled is None:
+            raise RuntimeError(
+                f"You must compile the model before calling {action}(): e.g. "
+                "model.compile(optimizer='adam', loss='mean_squared_error')."
+            )
+        if self.compiled.loss is None:
+            raise ValueError(
+                f"The model was compiled without a loss, so {action}() has nothing to compute. Pass one: "
+                "model.compile(optimizer=..., loss='mean_squared_error')."
+            )
+        return self.compiled
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            validation_batch_size=None, validation_freq=1, **kwargs):
+        """Train for ``epochs`` passes over ``(x, y)``; returns a ``History``.
+
+        x: (samples, timesteps, features) for recurrent models; y: (samples, outputs) or as the output.
+        Keras 1's ``nb_epoch=`` is accepted as ``epochs``.
+        """
+        if "nb_epoch" in kwargs:
+            epochs = kwargs.pop("nb_epoch")
+        reject_unknown_kwargs("fit", kwargs, _FIT_ARGS)
+        return loops.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                         class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+                         validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
+                 return_dict=False, **kwargs):
+        """The loss (a float) or ``[loss, metric, ...]`` (compile order) on ``(x, y)``; a dict if ``return_dict``."""
+        reject_unknown_kwargs("evaluate", kwargs, ["x", "y", "batch_size", "verbose", "sample_weight", "callbacks",
+                                                   "return_dict"])
+        return loops.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                              callbacks=callbacks, return_dict=return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None, **kwargs) -> np.ndarray:
+        """The model output for ``x`` as a NumPy array of shape (samples, ...)."""
+        reject_unknown_kwargs("predict", kwargs, ["x", "batch_size", "verbose", "callbacks"])
+        return loops.predict(self, x, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
+
+    def predict_classes(self, x, batch_size=None, verbose=0) -> np.ndarray:
+        """Keras 2: class labels. argmax over the last axis for outputs wider than 1, else ``p > 0.5`` as int32."""
+        probabilities = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probabilities.shape[-1] > 1:
+            return probabilities.argmax(axis=-1)
+        return (probabilities > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size=None, verbose=0) -> np.ndarray:
+        """Keras 2: the predicted probabilities (the output of a sigmoid/softmax model)."""
+        return self.predict(x, batch_size=batch_size, verbose=verbose)
+
+    def reset_states(self) -> None:
+        """Zero the carried states of every stateful layer (Keras 2's ``model.reset_states()``)."""
+        for layer in self.sublayers():
+            if hasattr(layer, "reset_states") and getattr(layer, "stateful", False):
+                layer.reset_states()
+
+    # ------------------------------------------------------------------ weights and display
+    def keras_weights(self):
+        return [w for layer in self.layers for w in layer.keras_weights()]
+
+    def summary(self, line_length=None, print_fn=None, show_trainable=False) -> None:
+        from lstmkit.models.summary import summarize
+
+        summarize(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
+
+    def forward(self, inputs, *args, **kwargs):
+        if not isinstance(inputs, torch.Tensor):
+            dtype = torch.int64 if self.input_dtype == "int" else self.compute_dtype
+            inputs = torch.as_tensor(np.asarray(inputs), dtype=dtype, device=self.current_device())
+        return self.call(inputs, *args, **kwargs)
