@@ -4,6 +4,7 @@ from lstmkit.layers.base import InputShapeError, KerasWeight, Layer
 from lstmkit.layers.core import Activation, Dense
 from lstmkit.layers.input_layer import Input, InputLayer, InputSpec
 from lstmkit.layers.rnn import LSTM, RNN, LSTMCell
+from lstmkit.layers.serialization import deserialize, serialize
 
 __all__ = [
     "LSTM",

@@ -311,7 +311,8 @@ class Layer(torch.nn.Module):
         return config
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict, custom_objects=None):
+        """A new layer from ``get_config()``'s dict; wrappers use ``custom_objects`` for their inner layers."""
         return cls(**config)
 
     # ----------------------------------------------------------------- shapes after build

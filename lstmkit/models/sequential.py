@@ -186,9 +186,13 @@ class Sequential(Model):
     def call(self, inputs, training=None):
         if not self.built or self._layers_unbuilt():
             self.prepare_input(tuple(inputs.shape))
-        x = inputs
+        x, mask = inputs, None
         for layer in self.stack:
-            x = layer(x)
+            output = layer(x, mask=mask)
+            mask = layer.compute_mask(x, mask)
+            x = output
+        if mask is not None:
+            x._keras_mask = mask  # read by the loss and metrics: masked timesteps do not count
         return x
 
     def get_config(self):

@@ -151,7 +151,15 @@ class CompileConfig:
 
     # ------------------------------------------------------------------ per batch
     def loss_value(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
-        """The scalar training loss (before regularization penalties)."""
+        """The scalar training loss (before regularization penalties).
+
+        A mask on ``y_pred`` (``_keras_mask``, shape (batch, timesteps)) removes masked timesteps: the loss is
+        the (weighted) mean over the unmasked ones, as in Keras.
+        """
+        mask = getattr(y_pred, "_keras_mask", None)
+        if mask is not None:
+            sample_weight = masked_weights(mask, sample_weight, self.loss.reduction
+                                           if isinstance(self.loss, losses.Loss) else "sum_over_batch_size")
         if isinstance(self.loss, losses.Loss):
             value = self.loss(y_true, y_pred, sample_weight)
         else:
@@ -166,6 +174,20 @@ class CompileConfig:
             "weighted_metrics": [metrics_module.serialize(m) for m in self.weighted_metric_identifiers],
             "loss_weights": None if self.loss_weight == 1.0 else self.loss_weight,
         }
+
+
+def masked_weights(mask: torch.Tensor, sample_weight, reduction: str = "sum_over_batch_size") -> torch.Tensor:
+    """Sample weights that drop masked timesteps. For mean reductions the kept ones are scaled by
+    total/kept, so that the mean over all entries equals the mean over the unmasked ones (Keras's rule)."""
+    weights = mask.to(torch.float32)
+    if reduction in ("sum_over_batch_size", "auto", "mean"):
+        weights = weights * (weights.numel() / (weights.sum() + 1e-7))
+    if sample_weight is not None:
+        sample_weight = sample_weight.to(weights.dtype)
+        while sample_weight.dim() < weights.dim():
+            sample_weight = sample_weight.unsqueeze(-1)
+        weights = weights * sample_weight
+    return weights
 
 
 def _broadcastable(y_shape, output_shape) -> bool:

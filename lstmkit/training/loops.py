@@ -15,6 +15,7 @@ import torch
 
 from lstmkit import backend
 from lstmkit.callbacks import CallbackList, History, ProgbarLogger
+from lstmkit.training.compile_config import masked_weights
 from lstmkit.training.data import align_targets, check_same_length, to_tensor
 
 __all__ = ["evaluate", "fit", "predict"]
@@ -131,8 +132,12 @@ class EpochLogs(Mapping):
         weighted = loss.detach() * n
         self.loss_total = weighted if self.loss_total is None else self.loss_total + weighted
         self.count += n
+        mask = getattr(pred, "_keras_mask", None)
         for m in self.metrics:
-            m.update_state(y, pred, weight if getattr(m, "weighted", False) else None)
+            metric_weight = weight if getattr(m, "weighted", False) else None
+            if mask is not None:  # metrics count unmasked timesteps only
+                metric_weight = masked_weights(mask, metric_weight, reduction="sum")
+            m.update_state(y, pred, metric_weight)
 
     def _value(self, name):
         if name == "loss":
@@ -249,7 +254,11 @@ class _TrainStep:
         total = loss if penalty is None else loss + penalty
         total.backward()
         self.optimizer.apply(self.params)
-        return total, pred.detach()
+        detached = pred.detach()
+        mask = getattr(pred, "_keras_mask", None)
+        if mask is not None:
+            detached._keras_mask = mask
+        return total, detached
 
 
 # ---------------------------------------------------------------------------- evaluate and predict

@@ -62,12 +62,13 @@ def unknown_name_error(kind: str, received, valid: Iterable[str]) -> ValueError:
     )
 
 
-def lookup(kind: str, name: str, table: Mapping[str, object]):
-    """``table[name]``, or a ValueError that names the closest valid keys."""
+def lookup(kind: str, name: str, table: Mapping[str, object], hint: str = ""):
+    """``table[name]``, or a ValueError that names the closest valid keys (and ``hint``)."""
     try:
         return table[name]
     except KeyError:
-        raise unknown_name_error(kind, name, table.keys()) from None
+        error = unknown_name_error(kind, name, table.keys())
+        raise (ValueError(f"{error} {hint}") if hint else error) from None
 
 
 def reject_unknown_kwargs(owner: str, kwargs: Mapping, allowed: Iterable[str]) -> None:
