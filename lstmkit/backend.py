@@ -87,6 +87,14 @@ def set_floatx(name: str) -> None:
     _float_dtype = _FLOAT_DTYPES[name]
 
 
+def is_main_process() -> bool:
+    """False on every rank but 0 of an initialised torch.distributed job: only the main process prints
+    progress and writes files (checkpoints, CSV logs, TensorBoard events)."""
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized() and dist.get_rank() != 0)
+
+
 def epsilon() -> float:
     """The small constant Keras adds to avoid division by zero and log(0): 1e-7."""
     return _EPSILON
