@@ -11,7 +11,7 @@ import os
 
 import torch
 
-__all__ = ["device", "epsilon", "float_dtype", "floatx", "set_device", "set_floatx"]
+__all__ = ["device", "epsilon", "float_dtype", "floatx", "is_main_process", "set_device", "set_floatx"]
 
 DEVICE_ENV_VAR = "LSTMKIT_DEVICE"
 

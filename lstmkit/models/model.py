@@ -189,6 +189,29 @@ class Model(Layer):
             if hasattr(layer, "reset_states") and getattr(layer, "stateful", False):
                 layer.reset_states()
 
+    # ------------------------------------------------------------------ saving (lstmkit/saving does the work)
+    def save(self, filepath, overwrite=True, **kwargs) -> None:
+        """Write the whole model (architecture, weights, compile settings, optimizer state) to one file."""
+        from lstmkit.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs) -> None:
+        from lstmkit.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, **kwargs) -> None:
+        from lstmkit.saving import load_weights
+
+        load_weights(self, filepath, **kwargs)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON (no weights); rebuild it with ``lstmkit.models.model_from_json``."""
+        from lstmkit.saving import model_to_json
+
+        return model_to_json(self, **kwargs)
+
     # ------------------------------------------------------------------ weights and display
     def keras_weights(self):
         return [w for layer in self.layers for w in layer.keras_weights()]

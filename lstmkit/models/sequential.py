@@ -12,6 +12,7 @@ import torch
 
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
 from lstmkit.layers.input_layer import InputLayer, InputSpec
+from lstmkit.layers.serialization import deserialize, serialize
 from lstmkit.models.model import Model
 from lstmkit.training.data import check_model_input
 
@@ -199,6 +200,16 @@ class Sequential(Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.stack],
+            "layers": [serialize(layer) for layer in self.stack],
             "build_input_shape": self._known_input_shape(),
         }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        shape = config.get("build_input_shape")
+        if shape is not None:
+            model.declared_input_shape = tuple(shape)
+        for layer_config in config.get("layers", []):
+            model.add(deserialize(layer_config, custom_objects))
+        return model
