@@ -111,6 +111,8 @@ class Layer(torch.nn.Module):
         self._dtype_name = dtype if isinstance(dtype, str) or dtype is None else str(dtype).replace("torch.", "")
         self.built = False
         self.input_shape_declared = self._declared_shape(input_shape, batch_input_shape, batch_size, input_dim)
+        self.declared_batch_size = (self.input_shape_declared[0] if self.input_shape_declared
+                                    else None if batch_size is None else _positive_int(batch_size, "batch_size"))
         self.built_input_shape: tuple | None = None
         self._losses: list = []
 
@@ -298,8 +300,9 @@ class Layer(torch.nn.Module):
 
     # ----------------------------------------------------------------- regularization
     def regularization_losses(self) -> list[torch.Tensor]:
-        """Penalties this layer adds to the training loss (from its regularizers)."""
-        return []
+        """Penalties this layer adds to the training loss: those of the layers inside it, by default.
+        Layers with regularizers of their own add theirs to this."""
+        return [p for child in self.children() if isinstance(child, Layer) for p in child.regularization_losses()]
 
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict:

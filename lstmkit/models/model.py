@@ -59,10 +59,8 @@ class Model(Layer):
 
     def regularization_loss(self):
         """Sum of the regularization penalties of all layers, or None when there are none."""
-        if self._penalized is None:
-            self._penalized = [layer for layer in self.sublayers()
-                               if type(layer).regularization_losses is not Layer.regularization_losses
-                               and layer.built and layer.regularization_losses()]
+        if self._penalized is None:  # top-level layers report their inner layers' penalties too
+            self._penalized = [layer for layer in self.layers if layer.built and layer.regularization_losses()]
         if not self._penalized:
             return None
         return sum(p for layer in self._penalized for p in layer.regularization_losses())
@@ -182,6 +180,17 @@ class Model(Layer):
     def predict_proba(self, x, batch_size=None, verbose=0) -> np.ndarray:
         """Keras 2: the predicted probabilities (the output of a sigmoid/softmax model)."""
         return self.predict(x, batch_size=batch_size, verbose=verbose)
+
+    def stateful_batch_size(self) -> int | None:
+        """The batch size every batch must have because of a stateful layer, or None."""
+        for layer in self.sublayers():
+            size = getattr(layer, "stateful_batch_size", None)
+            if getattr(layer, "stateful", False) and size is not None:
+                return size
+        declared = getattr(self, "declared_input_shape", None)
+        if declared and declared[0] is not None and any(getattr(m, "stateful", False) for m in self.sublayers()):
+            return declared[0]
+        return None
 
     def reset_states(self) -> None:
         """Zero the carried states of every stateful layer (Keras 2's ``model.reset_states()``)."""

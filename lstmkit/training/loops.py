@@ -40,6 +40,25 @@ def _batch_size(batch_size, default=32) -> int:
     return batch_size
 
 
+def _stateful_batch(model, batch_size, n: int, action: str) -> int:
+    """The batch size to use with stateful layers: theirs, and the sample count must divide by it."""
+    fixed = model.stateful_batch_size()
+    if fixed is None:
+        return _batch_size(batch_size)
+    if batch_size is not None and batch_size != fixed:
+        raise ValueError(
+            f"This model has stateful layers built for batches of {fixed} samples, so {action} needs "
+            f"batch_size={fixed}. Received: batch_size={batch_size}."
+        )
+    if n % fixed:
+        raise ValueError(
+            f"This model has stateful layers built for batches of {fixed} samples, and {n} samples do not split into "
+            f"whole batches ({n} % {fixed} = {n % fixed}). Trim the data to {n - n % fixed} samples, e.g. "
+            f"x[:{n - n % fixed}], or rebuild the model with a batch size that divides {n}."
+        )
+    return fixed
+
+
 def _non_negative_int(value, what) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{what} must be an integer >= 0. Received: {what}={value!r}")
@@ -167,7 +186,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
         validation_batch_size=None, validation_freq=1):
     compiled = model.require_compiled("fit")
-    verbose, batch_size = _verbose(verbose), _batch_size(batch_size)
+    verbose, requested_batch = _verbose(verbose), batch_size
+    if batch_size is not None:
+        _batch_size(batch_size)
     epochs, initial_epoch = _non_negative_int(epochs, "epochs"), _non_negative_int(initial_epoch, "initial_epoch")
     if shuffle not in (True, False, "batch"):
         raise ValueError(f"shuffle must be True, False or 'batch'. Received: shuffle={shuffle!r}")
@@ -184,6 +205,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         val = _prepare(model, *validation_data[:2], *validation_data[2:], what="x_val (validation_data)")
     elif validation_split:
         train, val = _split_validation(x, y, weights, validation_split)
+    batch_size = _stateful_batch(model, requested_batch, train[0].shape[0], "fit")
+    if val is not None and model.stateful_batch_size() is not None:
+        _stateful_batch(model, validation_batch_size or batch_size, val[0].shape[0], "validation")
 
     device = model.place(backend.device())
     x, y, weights = (None if t is None else t.to(device, non_blocking=True) for t in train)
@@ -284,10 +308,11 @@ def _evaluate_tensors(model, x, y, weights, batch_size, device, callbacks=None):
 def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
              return_dict=False):
     model.require_compiled("evaluate")
-    verbose, batch_size = _verbose(verbose), _batch_size(batch_size)
+    verbose = _verbose(verbose)
     if y is None:
         raise ValueError("evaluate needs targets: model.evaluate(x, y). Received y=None.")
     x, y, weights = _prepare(model, x, y, sample_weight)
+    batch_size = _stateful_batch(model, batch_size, x.shape[0], "evaluate")
     device = model.place(backend.device())
     steps = math.ceil(x.shape[0] / batch_size)
     cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []), model,
@@ -303,9 +328,10 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
 
 
 def predict(model, x, batch_size=None, verbose="auto", callbacks=None):
-    verbose, batch_size = _verbose(verbose), _batch_size(batch_size)
+    verbose = _verbose(verbose)
     x = to_tensor(x, "x", integer=model.input_dtype == "int")
     model.prepare_input(tuple(x.shape))
+    batch_size = _stateful_batch(model, batch_size, x.shape[0], "predict")
     device = model.place(backend.device())
     n = x.shape[0]
     batches = Batches(n, batch_size)

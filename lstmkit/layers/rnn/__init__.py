@@ -1,6 +1,20 @@
-"""Recurrent layers: the RNN base, the cells and the layers built on them."""
+"""Recurrent layers: the RNN base, the cells, the layers built on them, and Bidirectional."""
 
 from lstmkit.layers.rnn.base import RNN
+from lstmkit.layers.rnn.bidirectional import Bidirectional
+from lstmkit.layers.rnn.gru import GRU, GRUCell
 from lstmkit.layers.rnn.lstm import LSTM, LSTMCell
+from lstmkit.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
+from lstmkit.layers.rnn.stacked_cells import StackedRNNCells
 
-__all__ = ["LSTM", "RNN", "LSTMCell"]
+__all__ = [
+           "GRU",
+           "LSTM",
+           "RNN",
+           "Bidirectional",
+           "GRUCell",
+           "LSTMCell",
+           "SimpleRNN",
+           "SimpleRNNCell",
+           "StackedRNNCells",
+]

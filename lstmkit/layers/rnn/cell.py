@@ -7,9 +7,10 @@ follow too. Built-in cells split that step in two so that the recurrent layer ca
 does the recurrent part. Cells whose configuration a PyTorch fused kernel computes exactly also
 name it in ``fused_mode`` and hand over their weights in torch's order from ``fused_weights()``.
 
-Weights are held in torch's layout: ``weight_ih (k*units, input_dim)``, ``weight_hh (k*units, units)``,
-``bias (k*units)`` (k gates); ``keras_weights`` presents them as Keras's ``kernel (input_dim, k*units)``,
-``recurrent_kernel (units, k*units)`` and ``bias``.
+Weights are held in torch's layout and gate order: ``weight_ih (k*units, input_dim)``,
+``weight_hh (k*units, units)``, ``bias_ih``/``bias_hh (k*units)``. ``keras_weights`` presents them in
+Keras's layout (``kernel (input_dim, k*units)``, ``recurrent_kernel (units, k*units)``, ``bias``) and
+gate order; ``torch_order[i]`` is the Keras gate block that torch's block ``i`` holds.
 """
 
 from __future__ import annotations
@@ -20,39 +21,43 @@ import torch.nn.functional as F
 from lstmkit import activations, initializers, regularizers
 from lstmkit.layers.base import KerasWeight, Layer, format_shape
 
-__all__ = ["RecurrentCell"]
+__all__ = ["RecurrentCell", "check_rate"]
 
 
-def _transposed_view(layer_name, name, param, trainable=True) -> KerasWeight:
-    def write(value, param=param):
-        param.copy_(value.t().to(dtype=param.dtype, device=param.device))
+def check_rate(value, what: str) -> float:
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{what} must be in [0, 1) (the fraction of units dropped). Received: {what}={value}")
+    return value
 
-    return KerasWeight(f"{layer_name}/{name}", tuple(param.shape[::-1]), lambda: param.t(), write, trainable)
+
+def keras_to_torch(value: torch.Tensor, units: int, order) -> torch.Tensor:
+    """Keras layout (..., k*units) with Keras gate order -> torch layout (k*units, ...) in torch order."""
+    blocks = value.split(units, dim=-1)
+    reordered = torch.cat([blocks[i] for i in order], dim=-1)
+    return reordered.t() if reordered.dim() == 2 else reordered
 
 
-def _direct_view(layer_name, name, param, shape=None, trainable=True) -> KerasWeight:
-    shape = tuple(param.shape) if shape is None else tuple(shape)
-
-    def read(param=param):
-        return param.reshape(shape)
-
-    def write(value, param=param):
-        param.copy_(value.reshape(param.shape).to(dtype=param.dtype, device=param.device))
-
-    return KerasWeight(f"{layer_name}/{name}", shape, read, write, trainable)
+def torch_to_keras(value: torch.Tensor, units: int, order) -> torch.Tensor:
+    """The inverse of ``keras_to_torch``."""
+    blocks = value.split(units, dim=0)
+    inverse = sorted(range(len(order)), key=lambda i: order[i])
+    reordered = torch.cat([blocks[i] for i in inverse], dim=0)
+    return reordered.t() if reordered.dim() == 2 else reordered
 
 
 class RecurrentCell(Layer):
     """Shared by LSTMCell, GRUCell and SimpleRNNCell; ``gates`` is k (4, 3, 1)."""
 
     gates = 1
+    torch_order: tuple = (0,)
     expected_ndim = 2
     input_axes = "(batch, features)"
 
-    def __init__(self, units, activation="tanh", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, **kwargs):
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0,
+                 seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"{type(self).__name__}: units must be a positive integer. Received: units={units!r}")
@@ -65,6 +70,9 @@ class RecurrentCell(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.dropout = check_rate(dropout, "dropout")
+        self.recurrent_dropout = check_rate(recurrent_dropout, "recurrent_dropout")
+        self.seed = seed
         # Element-wise functions without the logits bookkeeping: they run once per timestep.
         self._act = activations.raw(self.activation)
 
@@ -82,7 +90,11 @@ class RecurrentCell(Layer):
 
     # ------------------------------------------------------------------ weights
     def _initial_bias(self) -> torch.Tensor:
+        """The input bias in Keras's layout and gate order."""
         return self.bias_initializer((self.gates * self.units,), dtype=self.compute_dtype)
+
+    def _has_recurrent_bias(self) -> bool:
+        return False
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -91,27 +103,49 @@ class RecurrentCell(Layer):
                 f"Layer '{self.name}' needs the number of features (last input axis); received input shape "
                 f"{format_shape(input_shape)}."
             )
-        k_units = self.gates * self.units
-        # Initializers see Keras's layout (so fans match Keras); storage is torch's (transposed).
-        kernel = self.kernel_initializer((input_dim, k_units), dtype=self.compute_dtype)
-        recurrent = self.recurrent_initializer((self.units, k_units), dtype=self.compute_dtype)
-        self.weight_ih = torch.nn.Parameter(kernel.t().contiguous(), requires_grad=self.trainable)
-        self.weight_hh = torch.nn.Parameter(recurrent.t().contiguous(), requires_grad=self.trainable)
-        if self.use_bias:
-            self.bias = torch.nn.Parameter(self._initial_bias(), requires_grad=self.trainable)
+        k_units, dtype = self.gates * self.units, self.compute_dtype
+        # Initializers see Keras's layout (so fans match Keras); storage is torch's.
+        kernel = self.kernel_initializer((input_dim, k_units), dtype=dtype)
+        recurrent = self.recurrent_initializer((self.units, k_units), dtype=dtype)
+        order = self.torch_order
+        self.weight_ih = self._parameter(keras_to_torch(kernel, self.units, order))
+        self.weight_hh = self._parameter(keras_to_torch(recurrent, self.units, order))
+        self.bias_ih = self._parameter(keras_to_torch(self._initial_bias(), self.units, order)) if self.use_bias else None
+        if self.use_bias and self._has_recurrent_bias():
+            recurrent_bias = self.bias_initializer((k_units,), dtype=dtype)
+            self.bias_hh = self._parameter(keras_to_torch(recurrent_bias, self.units, order))
         else:
-            self.bias = None
+            self.bias_hh = None
+            # torch's fused kernels take a recurrent bias; where Keras has none it is a frozen zero.
+            self.register_buffer("_zero_bias", torch.zeros(k_units, dtype=dtype), persistent=False)
+
+    def _parameter(self, value):
+        return torch.nn.Parameter(value.contiguous(), requires_grad=self.trainable)
+
+    def _gate_view(self, name: str, param: torch.Tensor) -> KerasWeight:
+        units, order = self.units, self.torch_order
+
+        def read():
+            return torch_to_keras(param, units, order)
+
+        def write(value):
+            param.copy_(keras_to_torch(value.to(dtype=param.dtype, device=param.device), units, order))
+
+        shape = tuple(param.shape[::-1]) if param.dim() == 2 else tuple(param.shape)
+        return KerasWeight(f"{self.name}/{name}", shape, read, write, param.requires_grad)
+
+    def _bias_view(self) -> KerasWeight:
+        return self._gate_view("bias", self.bias_ih)
 
     def keras_weights(self):
-        weights = [_transposed_view(self.name, "kernel", self.weight_ih),
-                   _transposed_view(self.name, "recurrent_kernel", self.weight_hh)]
+        weights = [self._gate_view("kernel", self.weight_ih), self._gate_view("recurrent_kernel", self.weight_hh)]
         if self.use_bias:
-            weights.append(_direct_view(self.name, "bias", self.bias))
+            weights.append(self._bias_view())
         return weights
 
     def regularization_losses(self):
         pairs = ((self.kernel_regularizer, self.weight_ih), (self.recurrent_regularizer, self.weight_hh),
-                 (self.bias_regularizer, self.bias))
+                 (self.bias_regularizer, self.bias_ih), (self.bias_regularizer, self.bias_hh))
         return [reg(w) for reg, w in pairs if reg is not None and w is not None]
 
     # ------------------------------------------------------------------ computing
@@ -121,13 +155,34 @@ class RecurrentCell(Layer):
         return None
 
     def fused_weights(self) -> list[torch.Tensor]:
-        raise NotImplementedError
+        if not self.use_bias:
+            return [self.weight_ih, self.weight_hh]
+        return [self.weight_ih, self.weight_hh, self.bias_ih,
+                self.bias_hh if self.bias_hh is not None else self._zero_bias]
 
-    def project_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The input half of every gate for all timesteps at once: (..., features) -> (..., k*units)."""
-        return F.linear(inputs, self.weight_ih, self.bias)
+    def project_inputs(self, inputs: torch.Tensor, gate_masks=None) -> torch.Tensor:
+        """The input half of every gate for all timesteps at once: (..., features) -> (..., k*units).
 
-    def step(self, projected: torch.Tensor, states: list[torch.Tensor]):
+        ``gate_masks`` (k, batch, features): a separate input dropout mask per gate (torch gate order).
+        """
+        if gate_masks is None:
+            return F.linear(inputs, self.weight_ih, self.bias_ih)
+        per_gate = zip(gate_masks, self.weight_ih.split(self.units, 0),
+                       self.bias_ih.split(self.units) if self.bias_ih is not None else [None] * self.gates)
+        mask_axes = (slice(None),) + (None,) * (inputs.dim() - 2)
+        return torch.cat([F.linear(inputs * mask[mask_axes], w, b) for mask, w, b in per_gate], dim=-1)
+
+    def recurrent_projection(self, h: torch.Tensor, gate_masks=None, rows: slice | None = None) -> torch.Tensor:
+        """``h`` times the recurrent kernel (the rows of ``rows`` only), with per-gate dropout masks."""
+        weight = self.weight_hh if rows is None else self.weight_hh[rows]
+        if gate_masks is None:
+            return h @ weight.t()
+        blocks = weight.split(self.units, 0)
+        first = 0 if rows is None else rows.start // self.units
+        masks = gate_masks[first:first + len(blocks)]
+        return torch.cat([(h * m) @ w.t() for m, w in zip(masks, blocks)], dim=-1)
+
+    def step(self, projected: torch.Tensor, states: list[torch.Tensor], recurrent_masks=None):
         """One timestep from the projected input (batch, k*units): returns (output, new_states)."""
         raise NotImplementedError
 
@@ -148,4 +203,7 @@ class RecurrentCell(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
         }

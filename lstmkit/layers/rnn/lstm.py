@@ -12,8 +12,6 @@ Keras has one bias where torch's kernel takes two: the second is a frozen zero b
 
 from __future__ import annotations
 
-import torch
-
 from lstmkit import activations
 from lstmkit.layers.rnn.base import RNN
 from lstmkit.layers.rnn.cell import RecurrentCell
@@ -25,6 +23,7 @@ class LSTMCell(RecurrentCell):
     """One LSTM step. Input ``(batch, features)``; states ``[h, c]`` each ``(batch, units)``; output ``h``."""
 
     gates = 4
+    torch_order = (0, 1, 2, 3)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -46,25 +45,15 @@ class LSTMCell(RecurrentCell):
             bias[self.units:2 * self.units] = 1.0
         return bias
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        # torch's fused kernel takes a second (recurrent) bias; Keras has none, so it stays zero.
-        self.register_buffer("_zero_bias", torch.zeros(4 * self.units, dtype=self.compute_dtype), persistent=False)
-
     @property
     def fused_mode(self):
         if self.activation is activations.tanh and self.recurrent_activation is activations.sigmoid:
             return "LSTM"
         return None
 
-    def fused_weights(self):
-        if self.use_bias:
-            return [self.weight_ih, self.weight_hh, self.bias, self._zero_bias]
-        return [self.weight_ih, self.weight_hh]
-
-    def step(self, projected, states):
+    def step(self, projected, states, recurrent_masks=None):
         h, c = states
-        z = torch.addmm(projected, h, self.weight_hh.t())
+        z = projected + self.recurrent_projection(h, recurrent_masks)
         u = self.units
         i = self._rec_act(z[:, :u])
         f = self._rec_act(z[:, u:2 * u])
@@ -91,23 +80,22 @@ class LSTM(RNN):
     ``bias (4*units,)``.
     """
 
+    cell_class = LSTMCell
+
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, return_sequences=False,
-                 return_state=False, go_backwards=False, unroll=False, **kwargs):
+                 recurrent_regularizer=None, bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0,
+                 seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, **kwargs):
         cell = LSTMCell(
             units, activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
             kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
             bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
             kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, dtype=kwargs.get("dtype"),
+            bias_regularizer=bias_regularizer, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+            dtype=kwargs.get("dtype"),
         )
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, unroll=unroll, **kwargs)
-
-    def get_config(self):
-        cell_config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
-            cell_config.pop(key, None)
-        return {**super().get_config(), **cell_config}
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask, **kwargs)
