@@ -289,6 +289,8 @@ _BY_NAME = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
     "lecun_normal": LecunNormal, "orthogonal": Orthogonal, "identity": Identity,
+    # Keras's short aliases: RandomUniform(-0.05, 0.05) and RandomNormal(0, 0.05).
+    "uniform": RandomUniform, "normal": RandomNormal,
     **_CLASSES,
 }
 

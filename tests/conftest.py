@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
+import torch
 
 from lstmkit.utils import set_random_seed
+
+# The tests' models are tiny: one thread is faster than two, and immune to other processes on a shared machine.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

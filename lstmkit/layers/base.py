@@ -57,7 +57,8 @@ class KerasWeight:
     trainable: bool = True
 
     def numpy(self) -> np.ndarray:
-        return self.read().detach().cpu().numpy()
+        """A copy (as Keras returns): later training does not change arrays already handed out."""
+        return self.read().detach().cpu().numpy().copy()
 
     def assign(self, value) -> None:
         value = torch.as_tensor(np.asarray(value))
@@ -230,6 +231,8 @@ class Layer(torch.nn.Module):
             inputs = torch.as_tensor(np.asarray(inputs), dtype=self.compute_dtype)
         if not self.built:
             self.ensure_built((None,) + tuple(inputs.shape[1:]))
+        elif self.expected_ndim is not None and inputs.dim() != self.expected_ndim:
+            self.check_input_shape((None,) + tuple(inputs.shape[1:]))  # raises the explanatory error
         if mask is not None and self._call_takes("mask"):
             kwargs["mask"] = mask
         if self._call_takes("training") and "training" not in kwargs:

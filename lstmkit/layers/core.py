@@ -86,3 +86,12 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+# Keras 2's `keras.layers.core` also held these; they live in their own modules (which do not import
+# this one, so there is no import cycle).
+from lstmkit.layers.masking import Masking
+from lstmkit.layers.regularization import Dropout
+from lstmkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+
+__all__ += ["Dropout", "Flatten", "Masking", "Permute", "RepeatVector", "Reshape"]

@@ -13,7 +13,7 @@ import inspect
 from lstmkit.layers.base import Layer
 from lstmkit.utils.naming import lookup
 
-__all__ = ["serialize", "deserialize", "layer_classes"]
+__all__ = ["deserialize", "layer_classes", "serialize"]
 
 
 def layer_classes() -> dict[str, type]:

@@ -17,8 +17,22 @@ from lstmkit.utils.naming import reject_unknown_kwargs
 __all__ = ["Model"]
 
 _FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
-             "shuffle", "class_weight", "sample_weight", "initial_epoch", "validation_batch_size",
-             "validation_freq", "nb_epoch"]
+             "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
+             "validation_batch_size", "validation_freq", "max_queue_size", "workers", "use_multiprocessing",
+             "nb_epoch"]
+
+
+def _set_multiprocessing(data, use_multiprocessing) -> None:
+    """Keras's use_multiprocessing: a Sequence's batches are then loaded in worker processes."""
+    if not use_multiprocessing:
+        return
+    if hasattr(data, "__getitem__") and hasattr(data, "__len__") and not hasattr(data, "shape"):
+        data.use_multiprocessing = True
+        return
+    raise ValueError(
+        "use_multiprocessing=True needs a Sequence/PyDataset (batches by index), which worker processes can share; "
+        "a generator cannot be read by several processes. Use workers=N (threads) or a Sequence."
+    )
 
 
 class Model(Layer):
@@ -91,6 +105,15 @@ class Model(Layer):
     def describe_output_fix(self) -> str:
         return ""
 
+    def check_input_values(self, x) -> None:
+        """Checks of the input values that need the whole data set once (token ids against an Embedding's
+        vocabulary), so that no per-batch device synchronisation is needed later."""
+        from lstmkit.layers.embedding import check_token_ids
+
+        layers = self.layers
+        if layers and self.input_dtype == "int":
+            check_token_ids(layers[0], x)
+
     def current_device(self) -> torch.device:
         param = next(self.parameters(), None)
         return param.device if param is not None else torch.device("cpu")
@@ -143,32 +166,76 @@ class Model(Layer):
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            validation_batch_size=None, validation_freq=1, **kwargs):
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
         """Train for ``epochs`` passes over ``(x, y)``; returns a ``History``.
 
-        x: (samples, timesteps, features) for recurrent models; y: (samples, outputs) or as the output.
-        Keras 1's ``nb_epoch=`` is accepted as ``epochs``.
+        x: an array (samples, timesteps, features) for recurrent models with y (samples, outputs) — or a
+        Sequence/PyDataset/TimeseriesGenerator or a generator of ``(x, y[, sample_weight])`` batches (then no y;
+        ``steps_per_epoch`` bounds an epoch of an endless generator). Keras 1's ``nb_epoch=`` means ``epochs``.
+        ``workers``/``max_queue_size``/``use_multiprocessing`` load Sequence and generator batches ahead of use.
         """
         if "nb_epoch" in kwargs:
             epochs = kwargs.pop("nb_epoch")
         reject_unknown_kwargs("fit", kwargs, _FIT_ARGS)
+        _set_multiprocessing(x, use_multiprocessing)
         return loops.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                          validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                          class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
-                         validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+                         steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+                         validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+                         workers=workers, max_queue_size=max_queue_size)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
-                 return_dict=False, **kwargs):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, max_queue_size=None, workers=None, use_multiprocessing=None,
+                 **kwargs):
         """The loss (a float) or ``[loss, metric, ...]`` (compile order) on ``(x, y)``; a dict if ``return_dict``."""
-        reject_unknown_kwargs("evaluate", kwargs, ["x", "y", "batch_size", "verbose", "sample_weight", "callbacks",
-                                                   "return_dict"])
+        reject_unknown_kwargs("evaluate", kwargs, ["x", "y", "batch_size", "verbose", "sample_weight", "steps",
+                                                   "callbacks", "return_dict", "max_queue_size", "workers",
+                                                   "use_multiprocessing"])
+        _set_multiprocessing(x, use_multiprocessing)
         return loops.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
-                              callbacks=callbacks, return_dict=return_dict)
+                              steps=steps, callbacks=callbacks, return_dict=return_dict, workers=workers,
+                              max_queue_size=max_queue_size)
 
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None, **kwargs) -> np.ndarray:
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, max_queue_size=None,
+                workers=None, use_multiprocessing=None, **kwargs) -> np.ndarray:
         """The model output for ``x`` as a NumPy array of shape (samples, ...)."""
-        reject_unknown_kwargs("predict", kwargs, ["x", "batch_size", "verbose", "callbacks"])
-        return loops.predict(self, x, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
+        reject_unknown_kwargs("predict", kwargs, ["x", "batch_size", "verbose", "steps", "callbacks",
+                                                  "max_queue_size", "workers", "use_multiprocessing"])
+        _set_multiprocessing(x, use_multiprocessing)
+        return loops.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks,
+                             workers=workers, max_queue_size=max_queue_size)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch; the batch's loss, or [loss, metrics...]."""
+        return loops.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        return loops.test_on_batch(self, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        return loops.predict_on_batch(self, x)
+
+    # Keras 2's generator methods: the same loops, which take generators and Sequences directly.
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
+                      max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        validation_freq=validation_freq, class_weight=class_weight, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                           use_multiprocessing=False, verbose=0):
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
+                             workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                          use_multiprocessing=False, verbose=0):
+        return self.predict(generator, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
+                            workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
 
     def predict_classes(self, x, batch_size=None, verbose=0) -> np.ndarray:
         """Keras 2: class labels. argmax over the last axis for outputs wider than 1, else ``p > 0.5`` as int32."""

@@ -1,6 +1,24 @@
 """Utilities at Keras's path (``lstmkit.utils``)."""
 
 from lstmkit.utils.numerical import normalize, to_categorical
+from lstmkit.utils.plotting import plot_history
+from lstmkit.utils.py_dataset import PyDataset, Sequence, pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lstmkit.utils.random import set_random_seed
+from lstmkit.utils.sequence_utils import pad_sequences
+from lstmkit.utils.timeseries_dataset import timeseries_dataset_from_array
+from lstmkit.utils.windows import make_windows, series_to_supervised
 
-__all__ = ["normalize", "set_random_seed", "to_categorical"]
+__all__ = [
+    "PyDataset",
+    "Sequence",
+    "make_windows",
+    "normalize",
+    "pack_x_y_sample_weight",
+    "pad_sequences",
+    "plot_history",
+    "series_to_supervised",
+    "set_random_seed",
+    "timeseries_dataset_from_array",
+    "to_categorical",
+    "unpack_x_y_sample_weight",
+]

@@ -9,7 +9,15 @@ import torch
 from lstmkit import regularizers
 from lstmkit.layers import Dense, Layer
 from lstmkit.layers.rnn import (
-    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells,
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
 )
 from lstmkit.layers.rnn.cell import RecurrentCell
 from lstmkit.models import Sequential
@@ -270,7 +278,7 @@ def _reference_with_gate_masks(kind, weights, x, input_masks, recurrent_masks):
     """Keras's per-gate dropout (implementation 1), written out for each cell."""
     kernel, recurrent, bias = weights
     u = UNITS
-    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    sig = lambda v: 1 / (1 + np.exp(-v))
     h = np.zeros((BATCH, u))
     c = np.zeros((BATCH, u))
     outputs = []
@@ -368,7 +376,7 @@ def test_regularization_penalty_is_added_to_the_loss(rng):
                              recurrent_regularizer=regularizers.l1(0.05)), Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     x, y = rng.normal(size=(5, 4, 2)), rng.normal(size=(5, 1))
-    kernel, recurrent, _, dense_kernel, dense_bias = model.get_weights()
+    kernel, recurrent, *_ = model.get_weights()
     mse = float(np.mean((model.predict(x, verbose=0) - y) ** 2))
     penalty = 0.1 * np.sum(kernel ** 2) + 0.05 * np.sum(np.abs(recurrent))
     assert model.evaluate(x, y, verbose=0) == pytest.approx(mse + penalty, rel=1e-5)
