@@ -17,6 +17,7 @@ from lstmkit import (
     optimizers,
     preprocessing,
     regularizers,
+    saving,
     utils,
 )
 from lstmkit.backend import set_device
@@ -41,6 +42,7 @@ __all__ = [
     "optimizers",
     "preprocessing",
     "regularizers",
+    "saving",
     "set_device",
     "utils",
 ]

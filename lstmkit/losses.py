@@ -347,6 +347,8 @@ def base_function(loss):
 
 
 def serialize(loss):
+    if loss is None:
+        return None
     if isinstance(loss, Loss):
         return {"class_name": type(loss).__name__, "config": loss.get_config()}
     for name, fn in _BY_NAME.items():

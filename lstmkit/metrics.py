@@ -323,6 +323,17 @@ def resolve_placeholder(name: str, y_true_shape: tuple, y_pred_shape: tuple) -> 
 
 
 def serialize(metric):
+    """A name for strings and plain functions, else ``{"class_name", "config"}``."""
     if isinstance(metric, str):
         return metric
+    if not isinstance(metric, Metric):
+        return getattr(metric, "__name__", repr(metric))
     return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The inverse of ``serialize`` (names stay names: compile resolves them)."""
+    if isinstance(config, str):
+        return (custom_objects or {}).get(config, config)
+    table = {**_CLASSES, **(custom_objects or {})}
+    return lookup("metric class", config["class_name"], table).from_config(config.get("config", {}))

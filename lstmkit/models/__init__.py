@@ -4,3 +4,8 @@ from lstmkit.models.model import Model
 from lstmkit.models.sequential import Sequential
 
 __all__ = ["Model", "Sequential"]
+
+# Saving and loading at Keras's paths: lstmkit.models.load_model(path) and friends.
+from lstmkit.saving import load_model, model_from_json, save_model
+
+__all__ += ["load_model", "model_from_json", "save_model"]

@@ -112,6 +112,16 @@ class Nadam(Optimizer):
         self._u_product *= self._u(self.iterations + 1)
         super().apply(params)
 
+    def state_scalars(self):
+        return {**super().state_scalars(), "u_product": self._u_product}
+
+    def load_state_scalars(self, scalars):
+        super().load_state_scalars(scalars)
+        if "u_product" in scalars:
+            self._u_product = float(scalars["u_product"])
+        else:  # the running product is determined by the step count
+            self._u_product = math.prod(self._u(t) for t in range(1, self.iterations + 1))
+
     def _update(self, params, grads, slots, lr, step):
         m, v = slots["momentum"], slots["velocity"]
         u_t, u_next = self._u(step), self._u(step + 1)

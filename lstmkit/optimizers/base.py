@@ -16,6 +16,7 @@ from collections import defaultdict
 
 import torch
 
+from lstmkit.optimizers.plan import ParamGroup
 from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["Optimizer"]
@@ -111,31 +112,35 @@ class Optimizer:
             return torch._foreach_mul(grads, self.global_clipnorm / torch.clamp(total, min=self.global_clipnorm))
         return grads
 
+    def zero_grad(self, params) -> None:
+        """Clear the gradients of ``params`` before a backward pass (call it instead of setting them to None:
+        on the CPU gradients accumulate into one flat buffer; see plan.py)."""
+        for group in self._plan(params):
+            group.zero_grad()
+
     def apply(self, params) -> None:
         """One update of ``params`` from their ``.grad`` (parameters without a gradient are skipped)."""
         params = [p for p in params if p.grad is not None]
+        lr = self.current_learning_rate()
+        with torch.no_grad():
+            for group in self._plan(params):
+                gs = self._clip(group.grads())
+                if self.weight_decay:
+                    torch._foreach_mul_(group.tensors, 1.0 - self.weight_decay * lr)
+                self._update(group.tensors, gs, group.slots, lr, self.iterations + 1)
+        self.iterations += 1
+
+    def _plan(self, params) -> list[ParamGroup]:
+        """Parameters grouped by (device, dtype) in a stable order, made once per set of parameters (the plan
+        keeps the parameters alive, so their ids stay unique)."""
         key = tuple(map(id, params))
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._make_plan(params)
-        lr = self.current_learning_rate()
-        with torch.no_grad():
-            for ps, slots in plan:
-                gs = self._clip([p.grad for p in ps])
-                if self.weight_decay:
-                    torch._foreach_mul_(ps, 1.0 - self.weight_decay * lr)
-                self._update(ps, gs, slots, lr, self.iterations + 1)
-        self.iterations += 1
-
-    def _make_plan(self, params):
-        """Parameters grouped by (device, dtype), each group with its slot tensors, in a stable order.
-
-        Computed once per set of parameters; the plan keeps the parameters alive, so their ids stay unique.
-        """
-        groups = defaultdict(list)
-        for p in params:
-            groups[(p.device, p.dtype)].append(p)
-        return [(ps, {name: [self._slot(p, name) for p in ps] for name in self._slots}) for ps in groups.values()]
+            groups = defaultdict(list)
+            for p in params:
+                groups[(p.device, p.dtype)].append(p)
+            plan = self._plans[key] = [ParamGroup(self, ps) for ps in groups.values()]
+        return plan
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras API: ``apply_gradients(zip(grads, params))``."""
@@ -169,6 +174,46 @@ class Optimizer:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    # ------------------------------------------------------------------ state, for saving and restoring
+    def state_scalars(self) -> dict:
+        """The plain numbers the next update depends on besides the slots: ``iterations`` (subclasses add
+        their own). Saved with the model so that training continues exactly where it stopped."""
+        return {"iterations": int(self.iterations)}
+
+    def load_state_scalars(self, scalars: dict) -> None:
+        """Restore what ``state_scalars`` returned."""
+        self.iterations = int(scalars["iterations"])
+
+    def slot_names(self) -> tuple[str, ...]:
+        """The names of the per-parameter state tensors, in a fixed order (e.g. ('momentum', 'velocity'))."""
+        return tuple(self._slots)
+
+    def get_slots(self, params) -> list[dict[str, torch.Tensor] | None]:
+        """For each of ``params`` (in that order) its state tensors by slot name, or None for a parameter
+        that has not been updated yet. The tensors are the live ones; copy them before changing them."""
+        return [dict(self.state[p]) if p in self.state else None for p in params]
+
+    def set_slots(self, params, slots) -> None:
+        """Restore ``get_slots``'s result onto ``params`` (same order). Values are copied to each
+        parameter's device and dtype; None clears a parameter's state."""
+        params, slots = list(params), list(slots)
+        if len(params) != len(slots):
+            raise ValueError(f"set_slots needs one entry per parameter: {len(params)} parameters, "
+                             f"{len(slots)} entries.")
+        for param, values in zip(params, slots):
+            if values is None:
+                self.state.pop(param, None)
+                continue
+            restored = {}
+            for name, value in values.items():
+                value = torch.as_tensor(value)
+                if tuple(value.shape) != tuple(param.shape):
+                    raise ValueError(f"Optimizer slot {name!r} has shape {tuple(value.shape)}; its parameter "
+                                     f"has shape {tuple(param.shape)}.")
+                restored[name] = value.to(device=param.device, dtype=param.dtype).clone()
+            self.state[param] = restored
+        self._plans = {}  # plans hold the old slot tensors
 
     def variables_for(self, params) -> list[torch.Tensor]:
         """The optimizer state of ``params`` in a fixed order (for saving)."""

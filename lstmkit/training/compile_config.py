@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import torch
+import torch.nn.functional as F
 
 from lstmkit import losses, optimizers
 from lstmkit import metrics as metrics_module
@@ -32,6 +33,10 @@ class CompileConfig:
         self.loss_identifier = loss
         self.loss = None if loss is None else losses.get(loss)
         self.loss_weight = self._loss_weight(loss_weights)
+        # The mean over the last axis, then over the batch, equals one mean over everything: one fused
+        # operation (and one backward node) instead of four.
+        self._fused_loss = {losses.mean_squared_error: F.mse_loss, losses.mean_absolute_error: F.l1_loss}.get(
+            self.loss) if not isinstance(self.loss, losses.Loss) else None
         self.metric_identifiers = self._metric_list(metrics)
         self.weighted_metric_identifiers = self._metric_list(weighted_metrics)
         for identifier in self.metric_identifiers + self.weighted_metric_identifiers:  # fail on unknown names now, not at fit time
@@ -157,6 +162,9 @@ class CompileConfig:
         the (weighted) mean over the unmasked ones, as in Keras.
         """
         mask = getattr(y_pred, "_keras_mask", None)
+        if mask is None and sample_weight is None and self._fused_loss is not None and y_true.shape == y_pred.shape:
+            value = self._fused_loss(y_pred, y_true)
+            return value * self.loss_weight if self.loss_weight != 1.0 else value
         if mask is not None:
             sample_weight = masked_weights(mask, sample_weight, self.loss.reduction
                                            if isinstance(self.loss, losses.Loss) else "sum_over_batch_size")

@@ -26,6 +26,7 @@ from lstmkit.training.inputs import (
     verbosity,
 )
 from lstmkit.training.logs import EpochLogs
+from lstmkit.training.threads import threads_for, work_per_batch
 
 __all__ = ["evaluate", "fit", "predict", "predict_on_batch", "test_on_batch", "train_on_batch"]
 
@@ -46,8 +47,7 @@ class TrainStep:
             raise ValueError("The model has no trainable weights (every layer is frozen); nothing to fit.")
 
     def __call__(self, x, y, weight):
-        for p in self.params:
-            p.grad = None
+        self.optimizer.zero_grad(self.params)
         pred = self.model(x)
         loss = self.compiled.loss_value(y, pred, weight)
         penalty = self.model.regularization_loss()
@@ -127,9 +127,18 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     logs = EpochLogs(compiled)
     history = History()
     cbs = _callbacks(model, callbacks, verbose, epochs, train.steps, extra=[history])
-    per_batch = cbs.wants("on_train_batch_end")
     step = TrainStep(model, compiled)
 
+    with threads_for(device, _work(model, train)):
+        epoch_logs = _train_epochs(model, train, val, logs, cbs, step, initial_epoch, epochs, validation_freq)
+    cbs.call("on_train_end", epoch_logs)
+    model.history = history
+    return history
+
+
+def _train_epochs(model, train, val, logs, cbs, step, initial_epoch, epochs, validation_freq) -> dict:
+    """The epoch loop of fit; returns the last epoch's logs."""
+    per_batch, wants_batch_begin = cbs.wants("on_train_batch_end"), cbs.wants("on_train_batch_begin")
     model.stop_training = False
     cbs.call("on_train_begin", None)
     epoch_logs = {}
@@ -140,7 +149,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         logs.reset()
         cbs.call("on_epoch_begin", epoch, None)
         for index, (xb, yb, wb) in enumerate(train.batches(epoch)):
-            if cbs.wants("on_train_batch_begin"):
+            if wants_batch_begin:
                 cbs.call("on_train_batch_begin", index, None)
             loss, pred = step(xb, yb, wb)
             logs.update(loss, yb.shape[0], yb, pred, wb)
@@ -157,9 +166,14 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         cbs.call("on_epoch_end", epoch, epoch_logs)
         if model.stop_training or getattr(train, "exhausted", False):
             break
-    cbs.call("on_train_end", epoch_logs)
-    model.history = history
-    return history
+    return epoch_logs
+
+
+def _work(model, source):
+    """Multiply-adds per batch of an array source (None for Sequences/generators): picks the CPU threads."""
+    if not hasattr(source, "x"):
+        return None
+    return work_per_batch(model, source.batch_size, tuple(source.x.shape[1:]))
 
 
 def run_evaluation(model, source, callbacks=None) -> dict:
@@ -195,7 +209,8 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
         source = make_source(model, arrays, device, batch_size, steps=steps)
     cbs = _callbacks(model, callbacks, verbose, 1, source.steps)
     cbs.call("on_test_begin", None)
-    results = run_evaluation(model, source, cbs if cbs.wants("on_test_batch_end") else None)
+    with threads_for(device, _work(model, source)):
+        results = run_evaluation(model, source, cbs if cbs.wants("on_test_batch_end") else None)
     cbs.call("on_test_end", results)
     if return_dict:
         return results
@@ -222,7 +237,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     cbs.call("on_predict_begin", None)
     model.eval()
     output, pieces, filled = None, [], 0
-    with torch.inference_mode():
+    with torch.inference_mode(), threads_for(device, _work(model, source)):
         for index, (xb, _, _) in enumerate(source.batches(0)):
             pred = model(xb.to(device, non_blocking=True))
             if n is None:

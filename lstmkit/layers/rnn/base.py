@@ -148,6 +148,7 @@ class RNN(Layer):
             )
 
     def _initial_states(self, inputs, initial_state):
+        """(states, whether they are the zero states this layer made itself)."""
         batch = inputs.shape[0]
         sizes = _state_sizes(self.cell)
         if initial_state is not None:
@@ -158,13 +159,13 @@ class RNN(Layer):
                     f"Layer '{self.name}': initial_state must be {len(sizes)} tensor(s) of shapes "
                     f"{[(batch, n) for n in sizes]}; received shapes {got}."
                 )
-            return [s.to(dtype=inputs.dtype, device=inputs.device) for s in states]
+            return [s.to(dtype=inputs.dtype, device=inputs.device) for s in states], False
         if self.stateful and self._carried is not None:
             carried = [s.to(inputs.device) for s in self._carried]
             if not torch.is_inference_mode_enabled():  # states kept by predict() are inference tensors
                 carried = [s.clone() if s.is_inference() else s for s in carried]
-            return carried
-        return [inputs.new_zeros(batch, n) for n in sizes]
+            return carried, False
+        return [inputs.new_zeros(batch, n) for n in sizes], True
 
     def _dropout_masks(self, inputs):
         """(input mask(s), recurrent masks) for this batch in training, fixed over timesteps (Keras 3):
@@ -198,28 +199,32 @@ class RNN(Layer):
     def call(self, inputs, mask=None, initial_state=None, training=False):
         if self.stateful:
             self._check_stateful_batch(inputs.shape[0])
-        states = self._initial_states(inputs, initial_state)
+        states, zero_states = self._initial_states(inputs, initial_state)
         input_masks, recurrent_masks = self._dropout_masks(inputs)
         if input_masks is not None and recurrent_masks is None:
             inputs = inputs * input_masks.unsqueeze(1)  # one mask for every timestep and gate
             input_masks = None
         mode = getattr(self.cell, "fused_mode", None)
-        if mode is not None and mask is None and recurrent_masks is None:
+        # A single timestep from zero states is cheaper as the cell's zero-state step than as a kernel call.
+        single_step = zero_states and inputs.shape[1] == 1 and hasattr(self.cell, "first_step")
+        if mode is not None and mask is None and recurrent_masks is None and not single_step:
             sequence = inputs.flip(1) if self.go_backwards else inputs
             weights = self.cell.fused_weights()
             self._fused_cache.prepare(mode, weights, self.cell.units)
             outputs, states = run_fused(mode, sequence, states, weights, training)
             last = states[0]
         else:
-            outputs, last, states = self._run_steps(inputs, states, mask, input_masks, recurrent_masks)
+            outputs, last, states = self._run_steps(inputs, states, mask, input_masks, recurrent_masks, zero_states)
         if self.stateful:
             self._carried = [s.detach() for s in states]
         result = outputs if self.return_sequences else last
         return [result] + list(states) if self.return_state else result
 
-    def _run_steps(self, inputs, states, mask=None, input_masks=None, recurrent_masks=None):
+    def _run_steps(self, inputs, states, mask=None, input_masks=None, recurrent_masks=None, zero_states=False):
         """The step loop: returns (outputs or None, last output, final states)."""
         cell = self.cell
+        # From zero states the first step needs no recurrent product (the cell's first_step).
+        first_step = getattr(cell, "first_step", None) if zero_states and recurrent_masks is None else None
         if hasattr(cell, "project_inputs"):
             per_step = cell.project_inputs(inputs, input_masks).unbind(1)
 
@@ -237,7 +242,7 @@ class RNN(Layer):
             keep = None if keep is None else keep[::-1]
         outputs, previous = [], None
         for t, x_t in enumerate(per_step):
-            output, new_states = step(x_t, states)
+            output, new_states = first_step(x_t) if t == 0 and first_step is not None else step(x_t, states)
             if keep is not None:  # masked rows keep their state and repeat their last output
                 row = keep[t].unsqueeze(-1)
                 if previous is None or self.zero_output_for_mask:

@@ -83,6 +83,20 @@ class GRUCell(RecurrentCell):
         h = z * h + (1.0 - z) * candidate
         return h, [h]
 
+    def first_step(self, projected):
+        """``step`` from a zero state: the recurrent product is only the recurrent bias, and h = (1 - z) * cand."""
+        u = self.units
+        x_r, x_z, x_n = projected[:, :u], projected[:, u:2 * u], projected[:, 2 * u:]
+        if self.reset_after and self.bias_hh is not None:
+            r = self._rec_act(x_r + self.bias_hh[:u])
+            z = self._rec_act(x_z + self.bias_hh[u:2 * u])
+            candidate = self._act(x_n + r * self.bias_hh[2 * u:])
+        else:
+            z = self._rec_act(x_z)
+            candidate = self._act(x_n)
+        h = (1.0 - z) * candidate
+        return h, [h]
+
     def get_config(self):
         return {
             **super().get_config(),

@@ -63,6 +63,14 @@ class LSTMCell(RecurrentCell):
         h = o * self._act(c)
         return h, [h, c]
 
+    def first_step(self, projected):
+        """``step`` from zero states: no recurrent product, and c = i * g."""
+        u = self.units
+        gates = self._rec_act(projected)
+        c = gates[:, :u] * self._act(projected[:, 2 * u:3 * u])
+        h = gates[:, 3 * u:] * self._act(c)
+        return h, [h, c]
+
     def get_config(self):
         return {
             **super().get_config(),

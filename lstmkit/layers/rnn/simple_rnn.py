@@ -23,6 +23,10 @@ class SimpleRNNCell(RecurrentCell):
             return "RNN_RELU"
         return None
 
+    def first_step(self, projected):
+        h = self._act(projected)
+        return h, [h]
+
     def step(self, projected, states, recurrent_masks=None):
         (h,) = states
         h = self._act(projected + self.recurrent_projection(h, recurrent_masks))

@@ -1,0 +1,512 @@
+"""The one-file container behind ``model.save`` and ``model.save_weights``: a zip archive of JSON
+documents and ``.npy`` arrays, written atomically and read defensively.
+
+Why this format
+    *Loading must never run code.* A pickle (``torch.save``, ``np.load(allow_pickle=True)``) can run
+    any code while it loads, so it is out. JSON is data only, and a ``.npy`` member read with
+    ``allow_pickle=False`` is a small literal header (dtype, shape, order) followed by raw bytes.
+    *One self-contained file*, whatever the extension, that ordinary tools can open: ``unzip -l
+    model.keras`` lists it and ``numpy.load`` reads any array in it (Keras's own ``.keras`` is also
+    a zip of JSON plus weights). *No new dependency*: zipfile, json and numpy only. safetensors would
+    hold the tensors safely too, but it is not a dependency of lstmkit and a model file also needs
+    JSON documents beside the tensors (architecture, compile settings, optimizer state), which a zip
+    holds naturally.
+
+Layout (format version 1)::
+
+    lstmkit.json    what the file is: {"format": "lstmkit", "format_version": 1, "kind": "model" | "weights",
+                    the lstmkit and torch versions, the model's class, name and build input shape}
+    model.json      the architecture, {"class_name", "config"} (kind "model")
+    compile.json    the compile settings (a compiled model, saved with include_optimizer=True)
+    weights.json    per layer: its name, class and weights [{"name", "shape", "dtype", "file"}]
+    weights/<i>.npy
+    optimizer.json  step count and other numbers, and the slot arrays of each trainable parameter
+    optimizer/<i>.npy
+
+Writing: to a temporary file in the target's directory, flushed and fsync'ed, then ``os.replace``'d
+over the target (atomic on POSIX and Windows), so a crash or a kill mid-save never leaves a
+half-written file under the target name: the previous file stays whole.
+
+Reading is bounded by the file itself: before zipfile parses anything the end-of-archive record is
+checked (member count), every member must be stored uncompressed except small JSON documents, the
+uncompressed members may not add up to more than the file's size (so no zip bomb and no members
+overlapping the same bytes), arrays must be plain numbers whose header agrees with the member's
+size, and every failure — truncation, corruption (CRC), a foreign format — is reported as a
+``ModelFileError`` that names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from lstmkit.utils.naming import closest
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveReader", "ArchiveWriter", "ModelFileError", "atomic_write"]
+
+FORMAT = "lstmkit"
+FORMAT_VERSION = 1
+METADATA = "lstmkit.json"
+
+MAX_MEMBERS = 200_000  # far more than any model has weights; parsing the directory stays cheap
+MAX_DOCUMENT_BYTES = 64 << 20  # one JSON document (architecture configs are kilobytes)
+MAX_NDIM = 32
+NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: no objects, strings, structs, complex
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # members carry no timestamp: the same model gives the same bytes
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+_EOCD = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_EOCD = b"PK\x06\x06"
+
+
+class ModelFileError(ValueError):
+    """A saved model or weights file that cannot be read: missing parts, truncated, corrupted, of a
+    foreign format (HDF5, pickle, ...), or inconsistent with itself. ``path`` names the file."""
+
+    def __init__(self, path, problem: str):
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"Cannot load '{self.path}': {problem}")
+
+
+# ---------------------------------------------------------------------------- writing
+def _open_exclusive(path: str):
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.open(path, flags, 0o666)  # the umask applies, as for any file the user creates
+
+
+@contextlib.contextmanager
+def atomic_write(path, overwrite: bool = True):
+    """Yield a binary file object; on success its content replaces ``path`` in one step.
+
+    The data goes to a hidden temporary file beside ``path`` (same file system, so the final
+    ``os.replace`` is atomic), is fsync'ed, then renamed; on any error the temporary file is removed
+    and ``path`` is untouched. (A process killed outright may leave the hidden ``.*.tmp`` file behind,
+    never a partial ``path``.)
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Cannot save to '{path}': it is a directory. Give a file name, e.g. "
+            f"'{os.path.join(path, 'model.keras')}'."
+        )
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(
+            f"'{path}' already exists and overwrite=False. Pass overwrite=True to replace it, or choose "
+            "another name."
+        )
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    while True:
+        temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = _open_exclusive(temporary)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _sync_directory(directory)
+
+
+def _sync_directory(directory: str) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_array(handle, array: np.ndarray) -> None:
+    npy_format.write_array(handle, array, allow_pickle=False)
+
+
+class ArchiveWriter:
+    """Adds JSON documents and arrays to a zip archive being written to ``handle``."""
+
+    def __init__(self, handle):
+        self._zip = zipfile.ZipFile(handle, "w", allowZip64=True)
+
+    def document(self, name: str, value) -> None:
+        data = json.dumps(value, default=json_default, indent=1).encode("utf-8")
+        info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self._zip.writestr(info, data)
+
+    def array(self, name: str, array: np.ndarray) -> None:
+        array = np.ascontiguousarray(array)
+        info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+        info.compress_type = zipfile.ZIP_STORED  # weights hardly compress; stored keeps reads bounded
+        with self._zip.open(info, "w", force_zip64=array.nbytes > (1 << 30)) as member:
+            _write_array(member, array)
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None:
+            self.close()
+        else:  # the temporary file is being discarded: just release the zip quietly, keep the first error
+            with contextlib.suppress(Exception):
+                self._zip.close()
+
+
+def json_default(value):
+    """JSON for the NumPy scalars and tuples that configs may hold; a clear TypeError otherwise."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(
+        f"Cannot save a value of type {type(value).__name__} ({value!r}) in a model config: configs must "
+        "hold numbers, strings, booleans, None, lists and dicts. If it comes from your own layer's "
+        "get_config(), return a plain value there (and rebuild the object in from_config)."
+    )
+
+
+# ---------------------------------------------------------------------------- reading
+def _describe_foreign(head: bytes) -> str | None:
+    if head.startswith(_HDF5_SIGNATURE):
+        return (
+            "it is an HDF5 file (as Keras's model.save('model.h5') and save_weights, or h5py, write), not an "
+            "lstmkit file. lstmkit writes its own single-file format whatever the extension and does not "
+            "read HDF5. To bring weights over from Keras, save them there with np.savez('w.npz', "
+            "*model.get_weights()) and load them here with w = np.load('w.npz'); "
+            "model.set_weights([w[f'arr_{i}'] for i in range(len(w.files))])."
+        )
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return (
+            "it is a Python pickle (as pickle.dump or an old torch.save write). lstmkit never unpickles "
+            "files, because loading a pickle can run arbitrary code. Save models with model.save(path)."
+        )
+    stripped = head.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        return (
+            "it looks like a JSON text, e.g. the architecture written by model.to_json(), which has no "
+            "weights. Rebuild that with lstmkit.models.model_from_json(open(path).read())."
+        )
+    return None
+
+
+def _end_of_archive(path: str, handle, size: int) -> tuple[int, int]:
+    """(member count, central directory size) from the end-of-archive record, read before zipfile parses
+    the directory, so that a hostile member count is refused at once."""
+    tail_length = min(size, 22 + 65535)
+    handle.seek(size - tail_length)
+    tail = handle.read(tail_length)
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        raise ModelFileError(
+            path,
+            "the end-of-archive record is missing, so the file is truncated or is not a zip-based model file "
+            "(was it cut off while being written, copied or downloaded?).",
+        )
+    _, _, _, _, count, directory_size, directory_offset, _ = struct.unpack("<4sHHHHIIH", tail[at : at + 22])
+    if count == 0xFFFF or directory_size == 0xFFFFFFFF or directory_offset == 0xFFFFFFFF:
+        locator_at = size - tail_length + at - 20
+        if locator_at < 0:
+            raise ModelFileError(
+                path, "its zip64 end-of-archive locator is missing (the file is truncated or corrupted)."
+            )
+        handle.seek(locator_at)
+        locator = handle.read(20)
+        if len(locator) != 20 or locator[:4] != _ZIP64_LOCATOR:
+            raise ModelFileError(path, "its zip64 end-of-archive locator is damaged (the file is corrupted).")
+        (record_offset,) = struct.unpack("<Q", locator[8:16])
+        if record_offset + 56 > size:
+            raise ModelFileError(
+                path, "its zip64 end-of-archive record points past the end of the file (truncated)."
+            )
+        handle.seek(record_offset)
+        record = handle.read(56)
+        if record[:4] != _ZIP64_EOCD:
+            raise ModelFileError(path, "its zip64 end-of-archive record is damaged (the file is corrupted).")
+        count, directory_size = struct.unpack("<QQ", record[32:48])
+    if count > MAX_MEMBERS:
+        raise ModelFileError(
+            path,
+            f"it declares {count:,} members, more than any model file has (limit {MAX_MEMBERS:,}); it is not "
+            "a model file or it was crafted to exhaust memory.",
+        )
+    if directory_size > size:
+        raise ModelFileError(
+            path, "its zip directory is larger than the file itself (truncated or corrupted)."
+        )
+    return count, directory_size
+
+
+_CORRUPT = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    struct.error,
+    OverflowError,
+    UnicodeDecodeError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    OSError,
+)
+
+
+class ArchiveReader:
+    """Opens and checks a model archive; ``document(name)`` and ``array(name)`` read its members."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self._check_path()
+        self.size = os.path.getsize(self.path)
+        if self.size == 0:
+            raise ModelFileError(
+                self.path,
+                "the file is empty (0 bytes): the save that wrote it was interrupted, or it was truncated.",
+            )
+        self._handle = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        try:
+            self._open_zip()
+        except BaseException:
+            self._handle.close()
+            raise
+
+    def _check_path(self) -> None:
+        if os.path.isdir(self.path):
+            raise ModelFileError(
+                self.path,
+                "it is a directory, not a model file (a TensorFlow SavedModel directory, written by Keras "
+                "2's model.save('dir'), is a TensorFlow format that lstmkit does not read). Pass the path of "
+                "a file written by model.save.",
+            )
+        if not os.path.exists(self.path):
+            directory = os.path.dirname(self.path) or "."
+            hint = ""
+            if os.path.isdir(directory):
+                hits = closest(os.path.basename(self.path), os.listdir(directory))
+                if hits:
+                    hint = (
+                        " Did you mean "
+                        + " or ".join(repr(os.path.join(os.path.dirname(self.path), h)) for h in hits)
+                        + "?"
+                    )
+            raise FileNotFoundError(f"No such file: '{self.path}'.{hint}")
+
+    def _open_zip(self) -> None:
+        head = self._handle.read(16)
+        foreign = _describe_foreign(head)
+        if foreign:
+            raise ModelFileError(self.path, foreign)
+        if not head.startswith(_ZIP_SIGNATURES):
+            raise ModelFileError(
+                self.path,
+                f"it is not an lstmkit model file (it starts with {head[:8]!r}; files written by model.save "
+                "and model.save_weights are zip archives).",
+            )
+        _end_of_archive(self.path, self._handle, self.size)
+        self._handle.seek(0)
+        try:
+            self._zip = zipfile.ZipFile(self._handle, "r")
+            infos = self._zip.infolist()
+        except _CORRUPT as err:
+            raise ModelFileError(self.path, f"the file is truncated or corrupted ({err}).") from None
+        self._members = {}
+        for info in infos:
+            if info.filename in self._members:
+                raise ModelFileError(
+                    self.path, f"it has two members named {info.filename!r} (corrupted or crafted)."
+                )
+            self._members[info.filename] = info
+        if METADATA not in self._members:  # told by the names alone: nothing is read
+            raise ModelFileError(self.path, self._describe_foreign_zip())
+        stored_total = 0
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise ModelFileError(
+                    self.path, f"member {info.filename!r} is encrypted; model files never are."
+                )
+            if info.compress_type == zipfile.ZIP_STORED:
+                if info.compress_size != info.file_size:
+                    raise ModelFileError(
+                        self.path, f"member {info.filename!r} has inconsistent sizes (corrupted)."
+                    )
+                stored_total += info.file_size
+            elif info.compress_type == zipfile.ZIP_DEFLATED:
+                if info.file_size > MAX_DOCUMENT_BYTES:
+                    raise ModelFileError(
+                        self.path,
+                        f"compressed member {info.filename!r} declares {info.file_size:,} bytes once "
+                        f"expanded (limit {MAX_DOCUMENT_BYTES:,}): this looks like a zip bomb.",
+                    )
+            else:
+                raise ModelFileError(
+                    self.path,
+                    f"member {info.filename!r} uses zip compression method {info.compress_type}, which "
+                    "lstmkit files never use.",
+                )
+        if stored_total > self.size:
+            raise ModelFileError(
+                self.path,
+                f"its members declare {stored_total:,} bytes of data in a file of {self.size:,} bytes "
+                "(overlapping members: corrupted or a zip bomb).",
+            )
+
+    def _describe_foreign_zip(self) -> str:
+        names = list(self._members)
+        if any(n.endswith("model.weights.h5") for n in names) or {"config.json", "metadata.json"} <= set(
+            names
+        ):
+            return (
+                "it is a Keras 3 '.keras' file (its weights are HDF5 inside), not an lstmkit file; lstmkit "
+                "does not read Keras's files. To bring weights over, save them in Keras with "
+                "np.savez('w.npz', *model.get_weights()) and call model.set_weights(...) here."
+            )
+        if any(n.endswith("data.pkl") for n in names):
+            return (
+                "it is a PyTorch torch.save file, which holds a pickle; lstmkit never unpickles files, "
+                "because loading a pickle can run arbitrary code. Save models with model.save(path)."
+            )
+        if names and all(n.endswith(".npy") for n in names):
+            return (
+                "it is a NumPy .npz archive, not a model file. Load it with w = np.load(path) and pass the "
+                "arrays to model.set_weights([...])."
+            )
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        return (
+            f"it is a zip archive but not an lstmkit model file (no {METADATA} inside; it holds: "
+            f"{shown or 'nothing'})."
+        )
+
+    # ------------------------------------------------------------------ members
+    def has(self, name: str) -> bool:
+        return name in self._members
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        try:
+            return self._members[name]
+        except KeyError:
+            raise ModelFileError(
+                self.path, f"the member {name!r} is missing (the file is incomplete or corrupted)."
+            ) from None
+
+    def document(self, name: str):
+        """The parsed JSON member ``name``."""
+        info = self._info(name)
+        if info.file_size > MAX_DOCUMENT_BYTES:
+            raise ModelFileError(
+                self.path, f"member {name!r} is {info.file_size:,} bytes, too large for a JSON document."
+            )
+        try:
+            with self._zip.open(info) as member:
+                data = member.read(MAX_DOCUMENT_BYTES + 1)
+            return json.loads(data.decode("utf-8"))
+        except (*_CORRUPT, RecursionError) as err:
+            raise ModelFileError(
+                self.path, f"member {name!r} is corrupted ({type(err).__name__}: {err})."
+            ) from None
+
+    def array(self, name: str) -> np.ndarray:
+        """The ``.npy`` member ``name`` as a writable, native-byte-order array of plain numbers."""
+        info = self._info(name)
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ModelFileError(
+                self.path, f"array member {name!r} is compressed; lstmkit stores arrays uncompressed."
+            )
+        try:
+            with self._zip.open(info) as member:
+                return self._read_npy(name, info, member)
+        except ModelFileError:
+            raise
+        except (*_CORRUPT, SyntaxError, MemoryError) as err:
+            raise ModelFileError(
+                self.path, f"array member {name!r} is corrupted ({type(err).__name__}: {err})."
+            ) from None
+
+    def _read_npy(self, name, info, member) -> np.ndarray:
+        version = npy_format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(member)
+        else:
+            raise ModelFileError(
+                self.path,
+                f"array member {name!r} uses .npy format version {version}, which is only for structured "
+                "data; model arrays are plain numbers.",
+            )
+        if (
+            dtype.hasobject
+            or dtype.fields is not None
+            or dtype.subdtype is not None
+            or dtype.kind not in NUMERIC_KINDS
+        ):
+            raise ModelFileError(
+                self.path,
+                f"array member {name!r} has dtype {dtype}; model arrays must be plain numbers (bool, integer "
+                "or float). Object arrays are refused because they would need unpickling.",
+            )
+        if len(shape) > MAX_NDIM or any(not isinstance(d, int) or d < 0 for d in shape):
+            raise ModelFileError(self.path, f"array member {name!r} declares an invalid shape {shape}.")
+        data_bytes = math.prod(shape) * dtype.itemsize
+        header_bytes = member.tell()  # the header is read; what is left must be exactly the data
+        if header_bytes + data_bytes != info.file_size:
+            raise ModelFileError(
+                self.path,
+                f"array member {name!r} declares shape {shape} of {dtype} ({data_bytes:,} bytes), which does "
+                f"not match its stored size ({info.file_size - header_bytes:,} bytes): corrupted or "
+                "truncated.",
+            )
+        array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+        view = memoryview(array.reshape(-1, order="A")).cast("B") if data_bytes else memoryview(b"")
+        filled = 0
+        while filled < data_bytes:
+            count = member.readinto(view[filled:])
+            if not count:
+                raise ModelFileError(self.path, f"array member {name!r} ends early (truncated).")
+            filled += count
+        if member.read(1):
+            raise ModelFileError(self.path, f"array member {name!r} has trailing data (corrupted).")
+        if not dtype.isnative:
+            array = array.astype(dtype.newbyteorder("="))
+        return np.ascontiguousarray(array)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._zip.close()
+        self._handle.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
