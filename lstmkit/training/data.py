@@ -14,7 +14,7 @@ from lstmkit.layers.base import format_shape
 
 __all__ = ["DataShapeError", "align_targets", "check_model_input", "check_same_length", "to_tensor"]
 
-_CHUNK_ELEMENTS = 1 << 22  # finite-checks walk big arrays in pieces of this many values
+_CHUNK_ELEMENTS = 1 << 20  # finite-checks walk big arrays in pieces of this many values (bounded memory)
 
 
 class DataShapeError(ValueError):
@@ -90,7 +90,10 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
     flat = t.reshape(-1)
     bad_count, first = 0, None
     for start in range(0, flat.numel(), _CHUNK_ELEMENTS):
-        chunk = ~torch.isfinite(flat[start:start + _CHUNK_ELEMENTS])
+        piece = flat[start:start + _CHUNK_ELEMENTS]
+        if bool(torch.isfinite(piece).all()):  # the common case, without an int64 count of the piece
+            continue
+        chunk = ~torch.isfinite(piece)
         n = int(chunk.sum())
         if n:
             if first is None:

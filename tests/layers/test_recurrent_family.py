@@ -393,3 +393,31 @@ def test_bad_arguments():
         GRU(3, unit_forget_bias=True)
     with pytest.raises(ValueError, match=r"units must be a positive integer. Received: units=0"):
         SimpleRNN(0)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_single_timestep_from_zero_state_equals_numpy(kind, rng):
+    """One timestep from zero states takes the cell's zero-state shortcut (no recurrent product)."""
+    layer = KINDS[kind][0](return_state=True)
+    layer.ensure_built((None, 1, FEATURES))
+    layer.set_weights([rng.normal(scale=0.5, size=w.shape) for w in layer.get_weights()])
+    x = rng.normal(size=(BATCH, 1, FEATURES))
+    expected, states = run_rnn(KINDS[kind][1](layer.get_weights()), x, [np.zeros((BATCH, UNITS))] * KINDS[kind][2])
+    got = layer(_t(x))
+    np.testing.assert_allclose(got[0].detach().numpy(), expected, atol=1e-5)
+    for got_state, want in zip(got[1:], states):
+        np.testing.assert_allclose(got_state.detach().numpy(), want, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "gru_reset_before", "simple_rnn"])
+def test_single_timestep_gradcheck_float64(kind):
+    layer = KINDS[kind][0](units=2, dtype="float64")
+    layer.ensure_built((None, 1, 2))
+    names = [n for n, _ in layer.named_parameters()]
+    weights = tuple(p.detach().clone().requires_grad_(True) for p in layer.parameters())
+    x = torch.randn(3, 1, 2, dtype=torch.float64, requires_grad=True)
+
+    def run(x, *weights):
+        return torch.func.functional_call(layer, dict(zip(names, weights)), (x,))
+
+    assert torch.autograd.gradcheck(run, (x,) + weights, eps=1e-6, atol=1e-5)
