@@ -421,3 +421,10 @@ def test_single_timestep_gradcheck_float64(kind):
         return torch.func.functional_call(layer, dict(zip(names, weights)), (x,))
 
     assert torch.autograd.gradcheck(run, (x,) + weights, eps=1e-6, atol=1e-5)
+
+
+def test_a_mask_of_the_wrong_shape_is_refused(rng):
+    layer = _built("lstm", rng)
+    x = _t(rng.normal(size=(BATCH, STEPS, FEATURES)))
+    with pytest.raises(ValueError, match=r"shape \(batch, timesteps\) = \(4, 6\) here; received a mask of shape \(4, 5\)"):
+        layer(x, mask=torch.ones(BATCH, STEPS - 1, dtype=torch.bool))

@@ -197,6 +197,12 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ computing
     def call(self, inputs, mask=None, initial_state=None, training=False):
+        if mask is not None and tuple(mask.shape) != tuple(inputs.shape[:2]):
+            raise ValueError(
+                f"Layer '{self.name}': a mask has one entry per sample and timestep, shape (batch, timesteps) = "
+                f"{tuple(inputs.shape[:2])} here; received a mask of shape {tuple(mask.shape)}. Masks usually come "
+                "from Embedding(mask_zero=True) or Masking(); a hand-made one must match the input's first two axes."
+            )
         if self.stateful:
             self._check_stateful_batch(inputs.shape[0])
         states, zero_states = self._initial_states(inputs, initial_state)
