@@ -68,19 +68,22 @@ class GRUCell(RecurrentCell):
         u = self.units
         x_r, x_z, x_n = projected[:, :u], projected[:, u:2 * u], projected[:, 2 * u:]
         if self.reset_after:
-            hidden = self.recurrent_projection(h, recurrent_masks)
-            if self.bias_hh is not None:
-                hidden = hidden + self.bias_hh
-            r = self._rec_act(x_r + hidden[:, :u])
-            z = self._rec_act(x_z + hidden[:, u:2 * u])
-            candidate = self._act(x_n + r * hidden[:, 2 * u:])
+            if recurrent_masks is None and self.bias_hh is not None:
+                hidden = torch.addmm(self.bias_hh, h, self.weight_hh.t())
+            else:
+                hidden = self.recurrent_projection(h, recurrent_masks)
+                if self.bias_hh is not None:
+                    hidden = hidden + self.bias_hh
+            gates = self._rec_act(projected[:, :2 * u] + hidden[:, :2 * u])  # r and z in one operation
+            r, z = gates[:, :u], gates[:, u:]
+            candidate = self._act(torch.addcmul(x_n, r, hidden[:, 2 * u:]))
         else:
             hidden = self.recurrent_projection(h, recurrent_masks, rows=slice(0, 2 * u))
             r = self._rec_act(x_r + hidden[:, :u])
             z = self._rec_act(x_z + hidden[:, u:])
             h_candidate = h if recurrent_masks is None else h * recurrent_masks[2]
             candidate = self._act(x_n + (r * h_candidate) @ self.weight_hh[2 * u:].t())
-        h = z * h + (1.0 - z) * candidate
+        h = torch.lerp(candidate, h, z)  # z * h + (1 - z) * candidate
         return h, [h]
 
     def first_step(self, projected):

@@ -12,6 +12,8 @@ Keras has one bias where torch's kernel takes two: the second is a frozen zero b
 
 from __future__ import annotations
 
+import torch
+
 from lstmkit import activations
 from lstmkit.layers.rnn.base import RNN
 from lstmkit.layers.rnn.cell import RecurrentCell
@@ -53,14 +55,16 @@ class LSTMCell(RecurrentCell):
 
     def step(self, projected, states, recurrent_masks=None):
         h, c = states
-        z = projected + self.recurrent_projection(h, recurrent_masks)
         u = self.units
-        i = self._rec_act(z[:, :u])
-        f = self._rec_act(z[:, u:2 * u])
+        if recurrent_masks is None:
+            z = torch.addmm(projected, h, self.weight_hh.t())
+        else:
+            z = projected + self.recurrent_projection(h, recurrent_masks)
+        # Few, larger operations: the step loop's cost is mostly per-operation overhead.
+        gates = self._rec_act(z)  # i, f, o (the candidate block's value here is not used)
         g = self._act(z[:, 2 * u:3 * u])
-        o = self._rec_act(z[:, 3 * u:])
-        c = f * c + i * g
-        h = o * self._act(c)
+        c = torch.addcmul(gates[:, u:2 * u] * c, gates[:, :u], g)
+        h = gates[:, 3 * u:] * self._act(c)
         return h, [h, c]
 
     def first_step(self, projected):
