@@ -7,6 +7,8 @@ A cell that can use them returns its weights in torch's order from ``fused_weigh
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 __all__ = ["run_fused"]
@@ -43,8 +45,10 @@ class FusedKernelCache:
 
             if cudnn.is_acceptable(weights[0]):
                 _flatten_for_cudnn(mode, weights, units)
-        finally:
-            self._flat_address = weights[0].data_ptr()
+        except RuntimeError as error:  # still correct unflattened: cuDNN then copies the weights per call
+            warnings.warn(f"Could not lay out the recurrent weights for cuDNN ({error}); continuing without.",
+                          RuntimeWarning, stacklevel=3)
+        self._flat_address = weights[0].data_ptr()
 
 
 def run_fused(mode: str, inputs: torch.Tensor, states: list[torch.Tensor], weights: list[torch.Tensor],
