@@ -19,7 +19,7 @@ __all__ = ["Model"]
 _FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
              "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
              "validation_batch_size", "validation_freq", "max_queue_size", "workers", "use_multiprocessing",
-             "nb_epoch"]
+             "nb_epoch", "distributed"]
 
 
 def _set_multiprocessing(data, use_multiprocessing) -> None:
@@ -167,13 +167,16 @@ class Model(Layer):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
-            max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
+            max_queue_size=None, workers=None, use_multiprocessing=None, distributed="auto", **kwargs):
         """Train for ``epochs`` passes over ``(x, y)``; returns a ``History``.
 
         x: an array (samples, timesteps, features) for recurrent models with y (samples, outputs) — or a
         Sequence/PyDataset/TimeseriesGenerator or a generator of ``(x, y[, sample_weight])`` batches (then no y;
         ``steps_per_epoch`` bounds an epoch of an endless generator). Keras 1's ``nb_epoch=`` means ``epochs``.
         ``workers``/``max_queue_size``/``use_multiprocessing`` load Sequence and generator batches ahead of use.
+        ``distributed``: 'auto' trains data-parallel when launched by torchrun with several processes
+        (``batch_size`` is then the batch of each process; see docs/distributed.md), False never, True
+        insists (an error when not launched that way).
         """
         if "nb_epoch" in kwargs:
             epochs = kwargs.pop("nb_epoch")
@@ -184,28 +187,33 @@ class Model(Layer):
                          class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
                          steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
                          validation_batch_size=validation_batch_size, validation_freq=validation_freq,
-                         workers=workers, max_queue_size=max_queue_size)
+                         workers=workers, max_queue_size=max_queue_size, distributed=distributed)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, max_queue_size=None, workers=None, use_multiprocessing=None,
-                 **kwargs):
-        """The loss (a float) or ``[loss, metric, ...]`` (compile order) on ``(x, y)``; a dict if ``return_dict``."""
+                 distributed="auto", **kwargs):
+        """The loss (a float) or ``[loss, metric, ...]`` (compile order) on ``(x, y)``; a dict if ``return_dict``.
+        Under torchrun (``distributed='auto'``) each process evaluates its share; every process returns
+        the values over all of them."""
         reject_unknown_kwargs("evaluate", kwargs, ["x", "y", "batch_size", "verbose", "sample_weight", "steps",
                                                    "callbacks", "return_dict", "max_queue_size", "workers",
-                                                   "use_multiprocessing"])
+                                                   "use_multiprocessing", "distributed"])
         _set_multiprocessing(x, use_multiprocessing)
         return loops.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
                               steps=steps, callbacks=callbacks, return_dict=return_dict, workers=workers,
-                              max_queue_size=max_queue_size)
+                              max_queue_size=max_queue_size, distributed=distributed)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, max_queue_size=None,
-                workers=None, use_multiprocessing=None, **kwargs) -> np.ndarray:
-        """The model output for ``x`` as a NumPy array of shape (samples, ...)."""
+                workers=None, use_multiprocessing=None, distributed="auto", **kwargs) -> np.ndarray:
+        """The model output for ``x`` as a NumPy array of shape (samples, ...).
+        Under torchrun (``distributed='auto'``) each process predicts its share; every process returns
+        the whole output, in the order of ``x``."""
         reject_unknown_kwargs("predict", kwargs, ["x", "batch_size", "verbose", "steps", "callbacks",
-                                                  "max_queue_size", "workers", "use_multiprocessing"])
+                                                  "max_queue_size", "workers", "use_multiprocessing",
+                                                  "distributed"])
         _set_multiprocessing(x, use_multiprocessing)
         return loops.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks,
-                             workers=workers, max_queue_size=max_queue_size)
+                             workers=workers, max_queue_size=max_queue_size, distributed=distributed)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; the batch's loss, or [loss, metrics...]."""

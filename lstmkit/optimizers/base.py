@@ -118,6 +118,13 @@ class Optimizer:
         for group in self._plan(params):
             group.zero_grad()
 
+    def gradients(self, params) -> list[list[torch.Tensor]]:
+        """The gradient tensors the next ``apply`` reads, one list per group of parameters: on the CPU one
+        flat buffer holding every gradient (change it in place, e.g. all-reduce it), elsewhere the
+        parameters' own ``.grad`` tensors."""
+        return [[group.flat_grad] if group.flat_grad is not None
+                else [p.grad for p in group.params if p.grad is not None] for group in self._plan(params)]
+
     def apply(self, params) -> None:
         """One update of ``params`` from their ``.grad`` (parameters without a gradient are skipped)."""
         params = [p for p in params if p.grad is not None]

@@ -110,10 +110,11 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
         )
 
 
-def to_tensor(data, what: str, integer: bool = False) -> torch.Tensor:
+def to_tensor(data, what: str, integer: bool = False, keep_float_dtype: bool = False) -> torch.Tensor:
     """``data`` as a validated tensor: the float dtype of the model (or int64 if ``integer``).
 
-    NumPy float32 input is shared, not copied. Raises TypeError/ValueError naming ``what``.
+    NumPy float32 input is shared, not copied; with ``keep_float_dtype`` other float dtypes are not
+    converted either (the caller converts batch by batch). Raises TypeError/ValueError naming ``what``.
     """
     if isinstance(data, torch.Tensor):
         tensor = data.detach()
@@ -138,6 +139,8 @@ def to_tensor(data, what: str, integer: bool = False) -> torch.Tensor:
         if tensor.is_floating_point() and not bool(torch.all(tensor == torch.round(tensor))):
             raise ValueError(f"{what} must hold integer ids (it feeds an Embedding); it has fractional values.")
         return tensor.to(torch.int64)
+    if keep_float_dtype and tensor.is_floating_point():
+        return tensor
     return tensor.to(backend.float_dtype())
 
 

@@ -132,9 +132,14 @@ def split_validation(x, y, w, validation_split):
 
 
 def make_source(model, data, device, batch_size, shuffle=False, steps=None, class_weight=None, what="x",
-                workers=None, max_queue_size=None):
-    """A BatchSource from ``data``: a tuple of prepared tensors (x, y, w), or a Sequence/generator."""
+                workers=None, max_queue_size=None, shard=None):
+    """A BatchSource from ``data``: a tuple of prepared tensors (x, y, w), or a Sequence/generator.
+
+    ``shard`` (a ``lstmkit.distributed.sharding.Shard``, under torchrun): the source gives this process
+    its share of the data."""
     if isinstance(data, tuple):
+        if shard is not None:
+            return shard.arrays(*data, device, batch_size, shuffle, steps)
         x, y, w = (None if t is None else t.to(device, non_blocking=True) for t in data)
         return ArraySource(x, y, w, batch_size, shuffle, steps)
     state = {}
@@ -154,9 +159,13 @@ def make_source(model, data, device, batch_size, shuffle=False, steps=None, clas
             data.workers = workers
         if max_queue_size is not None:
             data.max_queue_size = max_queue_size
+        if shard is not None:
+            return shard.sequence(data, loader, shuffle, steps)
         return SequenceSource(data, loader, shuffle, steps)
-    return IterableSource(data, loader, steps, workers=0 if workers is None else workers,
-                          max_queue_size=10 if max_queue_size is None else max_queue_size)
+    workers, max_queue_size = 0 if workers is None else workers, 10 if max_queue_size is None else max_queue_size
+    if shard is not None:
+        return shard.iterable(data, loader, steps, workers, max_queue_size)
+    return IterableSource(data, loader, steps, workers=workers, max_queue_size=max_queue_size)
 
 
 def is_source(data) -> bool:

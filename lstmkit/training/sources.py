@@ -44,6 +44,11 @@ class BatchSource:
     def end_epoch(self) -> None:
         """Called after every epoch (a Sequence's ``on_epoch_end``)."""
 
+    def share(self, index: int, n: int) -> tuple[float, int]:
+        """(factor on the gradient, samples that count in the logs) of batch ``index`` of ``n`` samples.
+        Only sources sharded across processes (lstmkit/distributed/sharding.py) differ from (1.0, n)."""
+        return 1.0, n
+
 
 class ArraySource(BatchSource):
     """Arrays already on the device; batches are index ranges (a random permutation when shuffling)."""
@@ -204,10 +209,15 @@ class SequenceSource(BatchSource):
         self.workers = workers if workers > 1 or self.processes else 0
         self.max_queue_size = getattr(sequence, "max_queue_size", 10)
 
-    def batches(self, epoch: int):
+    def batch_order(self, epoch: int) -> list[int]:
+        """The indices of the batches this epoch reads, in reading order."""
         order = list(range(len(self.sequence)))[: self.steps]
         if self.shuffle is True:  # the order of the batches, as Keras 2's fit_generator did for Sequences
             order = [order[i] for i in torch.randperm(len(order)).tolist()]
+        return order
+
+    def batches(self, epoch: int):
+        order = self.batch_order(epoch)
         if self.processes:
             context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                                   else "spawn")

@@ -122,7 +122,7 @@ PREDICT_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads the peak resident size from /proc")
-@pytest.mark.parametrize("dtype", ["float32"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_predict_streams_memory_stays_bounded_on_a_large_input(dtype):
     result = subprocess.run([sys.executable, "-c", PREDICT_SCRIPT, "100000", dtype], capture_output=True,
                             text=True, timeout=300, check=True)
@@ -130,4 +130,5 @@ def test_predict_streams_memory_stays_bounded_on_a_large_input(dtype):
     assert report["output_shape"] == [100000, 1]
     # 61 MB (float32) or 122 MB (float64) of input: predicting may add the output (0.4 MB) and a few batches of
     # activations, not a converted copy of the input.
-    assert report["growth_mb"] < 0.25 * report["input_mb"], report
+    float32_copy_mb = report["input_mb"] * (4 / np.dtype(dtype).itemsize)  # what a converted copy would take
+    assert report["growth_mb"] < 0.5 * float32_copy_mb, report
