@@ -5,7 +5,16 @@ import pytest
 
 from lstmkit import optimizers
 from lstmkit.layers import (
-    GRU, LSTM, Bidirectional, Conv1D, Dense, Embedding, Flatten, MaxPooling1D, RepeatVector, TimeDistributed,
+    GRU,
+    LSTM,
+    Bidirectional,
+    Conv1D,
+    Dense,
+    Embedding,
+    Flatten,
+    MaxPooling1D,
+    RepeatVector,
+    TimeDistributed,
 )
 from lstmkit.models import Sequential
 from lstmkit.preprocessing.sequence import TimeseriesGenerator, pad_sequences

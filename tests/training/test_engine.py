@@ -79,7 +79,7 @@ def test_data_is_converted_and_moved_once_per_fit():
 
 
 def test_a_drawn_progress_bar_is_the_only_reason_to_read_values_per_batch(monkeypatch):
-    import lstmkit.training.progress as progress
+    from lstmkit.training import progress
 
     monkeypatch.setattr(progress, "is_live_display", lambda stream: True)
     monkeypatch.setattr(progress.Progbar, "__init__", _fast_progbar_init(progress.Progbar.__init__))
