@@ -232,7 +232,8 @@ class RNN(Layer):
         # From zero states the first step needs no recurrent product (the cell's first_step).
         first_step = getattr(cell, "first_step", None) if zero_states and recurrent_masks is None else None
         if hasattr(cell, "project_inputs"):
-            per_step = cell.project_inputs(inputs, input_masks).unbind(1)
+            # Time-major and contiguous, so that every step reads one dense block.
+            per_step = cell.project_inputs(inputs, input_masks).transpose(0, 1).contiguous().unbind(0)
 
             def step(x_t, states):
                 return cell.step(x_t, states, recurrent_masks)

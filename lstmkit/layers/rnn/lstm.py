@@ -55,24 +55,22 @@ class LSTMCell(RecurrentCell):
 
     def step(self, projected, states, recurrent_masks=None):
         h, c = states
-        u = self.units
         if recurrent_masks is None:
             z = torch.addmm(projected, h, self.weight_hh.t())
         else:
             z = projected + self.recurrent_projection(h, recurrent_masks)
-        # Few, larger operations: the step loop's cost is mostly per-operation overhead.
-        gates = self._rec_act(z)  # i, f, o (the candidate block's value here is not used)
-        g = self._act(z[:, 2 * u:3 * u])
-        c = torch.addcmul(gates[:, u:2 * u] * c, gates[:, :u], g)
-        h = gates[:, 3 * u:] * self._act(c)
+        # chunk, not slicing: its backward is one concatenation, where each slice's backward would
+        # write into a zero-filled copy of the whole gate matrix.
+        z_i, z_f, z_g, z_o = z.chunk(4, dim=1)
+        c = torch.addcmul(self._rec_act(z_f) * c, self._rec_act(z_i), self._act(z_g))
+        h = self._rec_act(z_o) * self._act(c)
         return h, [h, c]
 
     def first_step(self, projected):
         """``step`` from zero states: no recurrent product, and c = i * g."""
-        u = self.units
-        gates = self._rec_act(projected)
-        c = gates[:, :u] * self._act(projected[:, 2 * u:3 * u])
-        h = gates[:, 3 * u:] * self._act(c)
+        z_i, _, z_g, z_o = projected.chunk(4, dim=1)
+        c = self._rec_act(z_i) * self._act(z_g)
+        h = self._rec_act(z_o) * self._act(c)
         return h, [h, c]
 
     def get_config(self):
