@@ -12,14 +12,7 @@ from __future__ import annotations
 import json
 
 from lstmkit import backend
-from lstmkit.saving.archive import (
-    METADATA,
-    ArchiveReader,
-    ArchiveWriter,
-    ModelFileError,
-    atomic_write,
-    json_default,
-)
+from lstmkit.saving.archive import METADATA, ArchiveReader, ModelFileError
 from lstmkit.saving.training_state import (
     COMPILE_DOC,
     OPTIMIZER_DOC,
@@ -37,6 +30,7 @@ from lstmkit.saving.weights import (
     read_manifest,
     write_weights,
 )
+from lstmkit.saving.writing import ArchiveWriter, atomic_write, json_default
 from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["load_model", "model_from_config", "model_from_json", "model_to_json", "save_model"]

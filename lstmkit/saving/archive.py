@@ -41,7 +41,6 @@ import contextlib
 import json
 import math
 import os
-import secrets
 import struct
 import zipfile
 import zlib
@@ -51,7 +50,7 @@ from numpy.lib import format as npy_format
 
 from lstmkit.utils.naming import closest
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveReader", "ArchiveWriter", "ModelFileError", "atomic_write"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveReader", "ModelFileError"]
 
 FORMAT = "lstmkit"
 FORMAT_VERSION = 1
@@ -61,7 +60,6 @@ MAX_MEMBERS = 200_000  # far more than any model has weights; parsing the direct
 MAX_DOCUMENT_BYTES = 64 << 20  # one JSON document (architecture configs are kilobytes)
 MAX_NDIM = 32
 NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: no objects, strings, structs, complex
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # members carry no timestamp: the same model gives the same bytes
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
@@ -80,118 +78,7 @@ class ModelFileError(ValueError):
         super().__init__(f"Cannot load '{self.path}': {problem}")
 
 
-# ---------------------------------------------------------------------------- writing
-def _open_exclusive(path: str):
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    return os.open(path, flags, 0o666)  # the umask applies, as for any file the user creates
-
-
-@contextlib.contextmanager
-def atomic_write(path, overwrite: bool = True):
-    """Yield a binary file object; on success its content replaces ``path`` in one step.
-
-    The data goes to a hidden temporary file beside ``path`` (same file system, so the final
-    ``os.replace`` is atomic), is fsync'ed, then renamed; on any error the temporary file is removed
-    and ``path`` is untouched. (A process killed outright may leave the hidden ``.*.tmp`` file behind,
-    never a partial ``path``.)
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(
-            f"Cannot save to '{path}': it is a directory. Give a file name, e.g. "
-            f"'{os.path.join(path, 'model.keras')}'."
-        )
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(
-            f"'{path}' already exists and overwrite=False. Pass overwrite=True to replace it, or choose "
-            "another name."
-        )
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    while True:
-        temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = _open_exclusive(temporary)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _sync_directory(directory)
-
-
-def _sync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_array(handle, array: np.ndarray) -> None:
-    npy_format.write_array(handle, array, allow_pickle=False)
-
-
-class ArchiveWriter:
-    """Adds JSON documents and arrays to a zip archive being written to ``handle``."""
-
-    def __init__(self, handle):
-        self._zip = zipfile.ZipFile(handle, "w", allowZip64=True)
-
-    def document(self, name: str, value) -> None:
-        data = json.dumps(value, default=json_default, indent=1).encode("utf-8")
-        info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        self._zip.writestr(info, data)
-
-    def array(self, name: str, array: np.ndarray) -> None:
-        array = np.ascontiguousarray(array)
-        info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-        info.compress_type = zipfile.ZIP_STORED  # weights hardly compress; stored keeps reads bounded
-        with self._zip.open(info, "w", force_zip64=array.nbytes > (1 << 30)) as member:
-            _write_array(member, array)
-
-    def close(self) -> None:
-        self._zip.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if kind is None:
-            self.close()
-        else:  # the temporary file is being discarded: just release the zip quietly, keep the first error
-            with contextlib.suppress(Exception):
-                self._zip.close()
-
-
-def json_default(value):
-    """JSON for the NumPy scalars and tuples that configs may hold; a clear TypeError otherwise."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(
-        f"Cannot save a value of type {type(value).__name__} ({value!r}) in a model config: configs must "
-        "hold numbers, strings, booleans, None, lists and dicts. If it comes from your own layer's "
-        "get_config(), return a plain value there (and rebuild the object in from_config)."
-    )
+# Writing the container: writing.py.
 
 
 # ---------------------------------------------------------------------------- reading

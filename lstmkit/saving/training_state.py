@@ -15,8 +15,9 @@ import torch
 
 from lstmkit import losses, optimizers
 from lstmkit import metrics as metrics_module
-from lstmkit.saving.archive import ArchiveReader, ArchiveWriter, ModelFileError
+from lstmkit.saving.archive import ArchiveReader, ModelFileError
 from lstmkit.saving.weights import read_array, to_numpy
+from lstmkit.saving.writing import ArchiveWriter
 from lstmkit.utils.naming import lookup
 
 __all__ = ["restore_compile", "restore_optimizer_state", "serialize_compile", "write_optimizer_state"]

@@ -19,10 +19,9 @@ from lstmkit.saving.archive import (
     METADATA,
     NUMERIC_KINDS,
     ArchiveReader,
-    ArchiveWriter,
     ModelFileError,
-    atomic_write,
 )
+from lstmkit.saving.writing import ArchiveWriter, atomic_write
 from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["load_weights", "save_weights"]

@@ -140,13 +140,13 @@ _KILLED_WHILE_SAVING = textwrap.dedent("""
     import numpy as np
     import lstmkit
     from lstmkit.callbacks import LambdaCallback, ModelCheckpoint
-    from lstmkit.saving import archive
+    from lstmkit.saving import writing
     from tests.callbacks.helpers import series, small_model
 
     path, expected_path = sys.argv[1], sys.argv[2]
     x, y = series(16)
     model = small_model()
-    real_write = archive._write_array
+    real_write = writing._write_array
     written = []
 
     def write_then_die(handle, array):
@@ -159,7 +159,7 @@ _KILLED_WHILE_SAVING = textwrap.dedent("""
     def after_first_epoch(epoch, logs):
         if epoch == 0:  # runs after the checkpoint of epoch 1 was written
             np.save(expected_path, model.predict(x, verbose=0))
-            archive._write_array = write_then_die
+            writing._write_array = write_then_die
 
     model.fit(x, y, epochs=3, verbose=0, callbacks=[ModelCheckpoint(path, monitor="loss"),
                                                    LambdaCallback(on_epoch_end=after_first_epoch)])

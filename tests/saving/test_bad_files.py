@@ -13,7 +13,7 @@ import pytest
 
 from lstmkit import layers
 from lstmkit.models import Sequential, load_model
-from lstmkit.saving import ModelFileError, archive
+from lstmkit.saving import ModelFileError, archive, writing
 
 from .cases import FEATURES, TIMESTEPS, data
 
@@ -72,7 +72,7 @@ def test_a_crash_mid_save_leaves_the_previous_file_untouched(tmp_path, saved, mo
             raise OSError("disk full (simulated)")
         np.lib.format.write_array(handle, array, allow_pickle=False)
 
-    monkeypatch.setattr(archive, "_write_array", failing_write)
+    monkeypatch.setattr(writing, "_write_array", failing_write)
     model.layers[1].set_weights([w + 1 for w in model.layers[1].get_weights()])
     with pytest.raises(OSError, match="disk full"):
         model.save(path)
