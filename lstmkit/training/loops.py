@@ -272,20 +272,29 @@ def _broadcast_weights(run, model):
         broadcast_model(run, model)
 
 
+def _open_source(model, run, x, steps, action, what, workers, max_queue_size):
+    """The device, and a source for Sequence/generator data (None for arrays), of evaluate/predict; under
+    torchrun with this process's share, and stateful models refused."""
+    if run is not None:
+        refuse_stateful(model, action)
+    device = model.place(backend.device() if run is None else run.device)
+    shard = None if run is None else Shard(run.rank, run.world_size, False)
+    source = None
+    if is_source(x):
+        source = make_source(model, x, device, None, steps=steps, what=f"the {what} data", workers=workers,
+                             max_queue_size=max_queue_size, shard=shard)
+    return device, shard, source
+
+
 def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None, callbacks=None,
              return_dict=False, workers=None, max_queue_size=None, distributed="auto"):
     model.require_compiled("evaluate")
     run = run_for(distributed, "evaluate")
     with Setup(run) as setup:
         verbose, steps = verbosity(verbose), optional_steps(steps, "steps")
-        if run is not None:
-            refuse_stateful(model, "evaluate")
-        device = model.place(backend.device() if run is None else run.device)
-        shard = None if run is None else Shard(run.rank, run.world_size, False)
-        if is_source(x):
-            source = make_source(model, x, device, None, steps=steps, what="the evaluation data", workers=workers,
-                                 max_queue_size=max_queue_size, shard=shard)
-        else:
+        device, shard, source = _open_source(model, run, x, steps, "evaluate", "evaluation", workers,
+                                              max_queue_size)
+        if source is None:
             if y is None:
                 raise ValueError("evaluate needs targets: model.evaluate(x, y). Received y=None.")
             arrays = prepare_arrays(model, x, y, sample_weight)
@@ -310,15 +319,10 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     run = run_for(distributed, "predict")
     with Setup(run) as setup:
         verbose, steps = verbosity(verbose), optional_steps(steps, "steps")
-        if run is not None:
-            refuse_stateful(model, "predict")
-        device = model.place(backend.device() if run is None else run.device)
-        shard = None if run is None else Shard(run.rank, run.world_size, False)
-        if is_source(x):
-            source = make_source(model, x, device, None, steps=steps, what="the prediction data", workers=workers,
-                                 max_queue_size=max_queue_size, shard=shard)
-            n = None
-        else:
+        device, shard, source = _open_source(model, run, x, steps, "predict", "prediction", workers,
+                                              max_queue_size)
+        n = None
+        if source is None:
             # Converted batch by batch below: a float64 input is never copied whole.
             x = to_tensor(x, "x", integer=model.input_dtype == "int", keep_float_dtype=True)
             model.check_input_values(x)
