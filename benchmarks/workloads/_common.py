@@ -156,6 +156,24 @@ def per_epoch(epoch_seconds) -> float:
     return float(np.mean(timed))
 
 
+def epoch_result(epoch_seconds, loss, epoch_gflop: float) -> dict:
+    """The result of a seconds-per-epoch workload: its value, GFLOP/s and the raw epoch times."""
+    seconds = per_epoch(epoch_seconds)
+    return {"value": seconds, "gflop_per_s": epoch_gflop / seconds, "epoch_seconds": epoch_seconds, "loss": loss}
+
+
+def small_warmup(cfg: dict, batch: int) -> dict:
+    """The untimed warm-up of a per-epoch workload: two batches, one epoch."""
+    return {**cfg, "samples": min(cfg["samples"], 2 * batch), "epochs": 1}
+
+
+def regression_data(cfg: dict, features: int):
+    """x (samples, timesteps, features) and y (samples, 1), standard normal, fixed seeds."""
+    x = random_float((cfg["samples"], cfg["timesteps"], features), seed=0)
+    y = random_float((cfg["samples"], 1), seed=1)
+    return x, y
+
+
 # ----------------------------------------------------------------------------- plain PyTorch models
 def torch_lstm_regressor(features: int, units: int, activation: str = "tanh"):
     """(batch, timesteps, features) -> LSTM(units) -> Linear(1), as a plain PyTorch user writes it.

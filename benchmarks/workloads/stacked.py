@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from workloads._common import (
     dense_flops,
+    epoch_result,
     keras_fit,
     lstm_flops,
     lstmkit_fit,
-    per_epoch,
-    random_float,
+    regression_data,
+    small_warmup,
     torch_fit,
     training_flops,
 )
@@ -36,13 +37,11 @@ def config(quick: bool) -> dict:
 
 
 def warmup(cfg: dict) -> dict:
-    return {**cfg, "samples": min(cfg["samples"], 2 * BATCH), "epochs": 1}
+    return small_warmup(cfg, BATCH)
 
 
 def data(cfg: dict):
-    x = random_float((cfg["samples"], cfg["timesteps"], FEATURES), seed=0)
-    y = random_float((cfg["samples"], 1), seed=1)
-    return x, y
+    return regression_data(cfg, FEATURES)
 
 
 def epoch_gflop(cfg: dict) -> float:
@@ -52,9 +51,7 @@ def epoch_gflop(cfg: dict) -> float:
 
 
 def _result(cfg: dict, epoch_seconds, loss) -> dict:
-    seconds = per_epoch(epoch_seconds)
-    return {"value": seconds, "gflop_per_s": epoch_gflop(cfg) / seconds, "epoch_seconds": epoch_seconds,
-            "loss": loss}
+    return epoch_result(epoch_seconds, loss, epoch_gflop(cfg))
 
 
 def run_lstmkit(cfg: dict, device: str) -> dict:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from workloads._common import (
-    Skip,
     dense_flops,
+    epoch_result,
     keras_fit,
     lstm_flops,
     lstmkit_fit,
-    per_epoch,
+    small_warmup,
     torch_fit,
     training_flops,
 )
@@ -39,7 +39,7 @@ def config(quick: bool) -> dict:
 
 
 def warmup(cfg: dict) -> dict:
-    return {**cfg, "samples": min(cfg["samples"], 2 * BATCH), "epochs": 1}
+    return small_warmup(cfg, BATCH)
 
 
 def data(cfg: dict):
@@ -58,22 +58,15 @@ def epoch_gflop(cfg: dict) -> float:
 
 
 def _result(cfg: dict, epoch_seconds, loss) -> dict:
-    seconds = per_epoch(epoch_seconds)
-    return {"value": seconds, "gflop_per_s": epoch_gflop(cfg) / seconds, "epoch_seconds": epoch_seconds,
-            "loss": loss}
+    return epoch_result(epoch_seconds, loss, epoch_gflop(cfg))
 
 
 def run_lstmkit(cfg: dict, device: str) -> dict:
-    import lstmkit.layers
+    from lstmkit.layers import LSTM, Dense, Embedding
     from lstmkit.models import Sequential
 
-    embedding = getattr(lstmkit.layers, "Embedding", None)
-    if embedding is None:
-        raise Skip("lstmkit.layers.Embedding does not exist yet, so lstmkit cannot build this model; "
-                   "the lstmkit column is skipped until it lands")
     x, y = data(cfg)
-    model = Sequential([embedding(VOCAB, EMBED), lstmkit.layers.LSTM(UNITS),
-                        lstmkit.layers.Dense(1, activation="sigmoid")])
+    model = Sequential([Embedding(VOCAB, EMBED), LSTM(UNITS), Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy")
     _, epoch_seconds, loss = lstmkit_fit(model, x, y, BATCH, cfg["epochs"], device)
     return _result(cfg, epoch_seconds, loss)
