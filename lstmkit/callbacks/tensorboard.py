@@ -278,35 +278,36 @@ class TensorBoard(Callback):
         )
         return torch.zeros(shape, dtype=dtype, device=self.model.current_device())
 
+    def _built_weights(self):
+        """(layer, weight) for every weight of the model's built layers."""
+        for layer in self.model.layers:
+            if layer.built:
+                for weight in layer.keras_weights():
+                    yield layer, weight
+
     def _write_weights(self, epoch):
         writer = self._writer("train")
         if writer is None:
             return
-        for layer in self.model.layers:
-            if not layer.built:
-                continue
-            for weight in layer.keras_weights():
-                values = weight.read().detach().float().cpu()
-                writer.add_histogram(f"{weight.name}/histogram", values, global_step=epoch)
-                if self.write_images:
-                    writer.add_image(
-                        f"{weight.name}/image", _as_image(values), global_step=epoch, dataformats="HW"
-                    )
+        for _, weight in self._built_weights():
+            values = weight.read().detach().float().cpu()
+            writer.add_histogram(f"{weight.name}/histogram", values, global_step=epoch)
+            if self.write_images:
+                writer.add_image(
+                    f"{weight.name}/image", _as_image(values), global_step=epoch, dataformats="HW"
+                )
 
     def _write_embeddings(self, epoch):
         writer = self._writer("train")
         if writer is None:
             return
-        for layer in self.model.layers:
-            if not layer.built:
-                continue
-            for weight in layer.keras_weights():
-                if weight.name.split("/")[-1] == "embeddings":
-                    matrix = weight.read().detach().float().cpu()
-                    labels, header = self._metadata_for(layer.name, matrix.shape[0])
-                    writer.add_embedding(
-                        matrix, metadata=labels, metadata_header=header, tag=layer.name, global_step=epoch
-                    )
+        for layer, weight in self._built_weights():
+            if weight.name.split("/")[-1] == "embeddings":
+                matrix = weight.read().detach().float().cpu()
+                labels, header = self._metadata_for(layer.name, matrix.shape[0])
+                writer.add_embedding(
+                    matrix, metadata=labels, metadata_header=header, tag=layer.name, global_step=epoch
+                )
 
     def _metadata_for(self, layer_name, rows):
         source = self.embeddings_metadata

@@ -307,6 +307,12 @@ class Layer(torch.nn.Module):
         Layers with regularizers of their own add theirs to this."""
         return [p for child in self.children() if isinstance(child, Layer) for p in child.regularization_losses()]
 
+    def _penalties(self, *pairs) -> list[torch.Tensor]:
+        """For ``regularization_losses``: each ``(regularizer, weight)`` pair's penalty (pairs with either one
+        missing are skipped), then the inner layers' penalties."""
+        own = [regularizer(weight) for regularizer, weight in pairs if regularizer is not None and weight is not None]
+        return own + Layer.regularization_losses(self)
+
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}

@@ -195,8 +195,7 @@ class Conv1D(Layer):
         self.bias = self._new_weight((self.filters,), self.bias_initializer) if self.use_bias else None
 
     def regularization_losses(self):
-        pairs = ((self.kernel_regularizer, self.kernel), (self.bias_regularizer, self.bias))
-        return [reg(w) for reg, w in pairs if reg is not None and w is not None]
+        return self._penalties((self.kernel_regularizer, self.kernel), (self.bias_regularizer, self.bias))
 
     # ------------------------------------------------------------------ computing
     def _padding_for(self, steps: int) -> tuple[int, int]:

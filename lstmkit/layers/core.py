@@ -56,8 +56,8 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def regularization_losses(self):
-        pairs = ((self.kernel_regularizer, "kernel"), (self.bias_regularizer, "bias"))
-        return [reg(getattr(self, name)) for reg, name in pairs if reg is not None and getattr(self, name, None) is not None]
+        return self._penalties((self.kernel_regularizer, getattr(self, "kernel", None)),
+                               (self.bias_regularizer, getattr(self, "bias", None)))
 
     def get_config(self):
         return {

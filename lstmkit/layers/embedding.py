@@ -85,9 +85,7 @@ class Embedding(Layer):
         return torch.as_tensor(inputs) != 0
 
     def regularization_losses(self):
-        if self.embeddings_regularizer is None or getattr(self, "embeddings", None) is None:
-            return []
-        return [self.embeddings_regularizer(self.embeddings)]
+        return self._penalties((self.embeddings_regularizer, getattr(self, "embeddings", None)))
 
     # ------------------------------------------------------------------ computing
     def forward(self, inputs, *args, **kwargs):

@@ -89,9 +89,8 @@ class _Normalization(Layer):
         self.beta = self._new_weight(shape, self.beta_initializer) if self.center else None
 
     def regularization_losses(self):
-        pairs = ((self.gamma_regularizer, getattr(self, "gamma", None)),
-                 (self.beta_regularizer, getattr(self, "beta", None)))
-        return [reg(w) for reg, w in pairs if reg is not None and w is not None]
+        return self._penalties((self.gamma_regularizer, getattr(self, "gamma", None)),
+                               (self.beta_regularizer, getattr(self, "beta", None)))
 
     def _affine_config(self):
         return {

@@ -118,9 +118,6 @@ class TimeDistributed(Layer):
     def keras_weights(self):
         return self.layer.keras_weights()
 
-    def regularization_losses(self):
-        return self.layer.regularization_losses()
-
     def get_config(self):
         return {**super().get_config(), "layer": serialize(self.layer)}
 

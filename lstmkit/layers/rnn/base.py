@@ -266,9 +266,6 @@ class RNN(Layer):
     def keras_weights(self):
         return self.cell.keras_weights()
 
-    def regularization_losses(self):
-        return self.cell.regularization_losses()
-
     def get_config(self):
         config = {
             **super().get_config(),

@@ -146,9 +146,6 @@ class Bidirectional(Layer):
     def keras_weights(self):
         return self.forward_layer.keras_weights() + self.backward_layer.keras_weights()
 
-    def regularization_losses(self):
-        return self.forward_layer.regularization_losses() + self.backward_layer.regularization_losses()
-
     def get_config(self):
         config = {**super().get_config(), "layer": serialize(self.forward_layer), "merge_mode": self.merge_mode}
         if self._user_backward:

@@ -144,9 +144,8 @@ class RecurrentCell(Layer):
         return weights
 
     def regularization_losses(self):
-        pairs = ((self.kernel_regularizer, self.weight_ih), (self.recurrent_regularizer, self.weight_hh),
-                 (self.bias_regularizer, self.bias_ih), (self.bias_regularizer, self.bias_hh))
-        return [reg(w) for reg, w in pairs if reg is not None and w is not None]
+        return self._penalties((self.kernel_regularizer, self.weight_ih), (self.recurrent_regularizer, self.weight_hh),
+                               (self.bias_regularizer, self.bias_ih), (self.bias_regularizer, self.bias_hh))
 
     # ------------------------------------------------------------------ computing
     @property

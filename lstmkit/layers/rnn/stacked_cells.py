@@ -57,9 +57,6 @@ class StackedRNNCells(Layer):
     def keras_weights(self):
         return [w for cell in self.cells for w in cell.keras_weights()]
 
-    def regularization_losses(self):
-        return [p for cell in self.cells for p in cell.regularization_losses()]
-
     def get_config(self):
         return {**super().get_config(), "cells": [serialize(cell) for cell in self.cells]}
 
