@@ -45,7 +45,8 @@ __all__ = [
 
 # ---------------------------------------------------------------------------- per-sample functions
 def accuracy(y_true, y_pred):
-    return (y_true == y_pred).to(torch.float32).mean(dim=-1) if y_true.dim() > 1 else (y_true == y_pred).float()
+    equal = (y_true == y_pred).to(torch.float32)
+    return equal.mean(dim=-1) if equal.dim() > 1 else equal
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
