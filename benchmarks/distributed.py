@@ -79,10 +79,17 @@ def worker(args) -> None:
     timer = EpochTimer()
     history = model.fit(x, y, batch_size=args.batch, epochs=cfg["epochs"], verbose=0, callbacks=[timer])
     if rank() == 0:
-        Path(args.result).write_text(json.dumps({
-            "epoch_seconds": timer.seconds, "loss": history.history["loss"][-1], "world_size": world_size(),
-            "threads": torch.get_num_threads(), "samples": cfg["samples"],
-        }))
+        Path(args.result).write_text(
+            json.dumps(
+                {
+                    "epoch_seconds": timer.seconds,
+                    "loss": history.history["loss"][-1],
+                    "world_size": world_size(),
+                    "threads": torch.get_num_threads(),
+                    "samples": cfg["samples"],
+                }
+            )
+        )
 
 
 # ----------------------------------------------------------------------------- the driver
@@ -95,38 +102,65 @@ def _free_port() -> int:
 def launch(processes: int, threads: int, batch: int, quick: bool, device: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
-                   f"--master_port={_free_port()}", str(HERE), "--worker", "--result", str(result),
-                   "--batch", str(batch)] + (["--quick"] if quick else [])
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), LSTMKIT_NUM_THREADS=str(threads),
-                   LSTMKIT_DEVICE=device)
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={processes}",
+            f"--master_port={_free_port()}",
+            str(HERE),
+            "--worker",
+            "--result",
+            str(result),
+            "--batch",
+            str(batch),
+        ] + (["--quick"] if quick else [])
+        env = dict(
+            os.environ, OMP_NUM_THREADS=str(threads), LSTMKIT_NUM_THREADS=str(threads), LSTMKIT_DEVICE=device
+        )
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=3600)
         if done.returncode != 0:
-            raise RuntimeError(f"the {processes}-process launch failed:\n{done.stdout[-2000:]}"
-                               f"{done.stderr[-2000:]}")
+            raise RuntimeError(
+                f"the {processes}-process launch failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+            )
         return json.loads(result.read_text())
 
 
 def configurations(cores: int, device: str) -> list[dict]:
     if device == "cuda":  # one GPU per process
-        return [{"name": "1 process", "processes": 1, "threads": max(1, cores), "batch": BATCH},
-                {"name": "2 processes", "processes": 2, "threads": max(1, cores // 2), "batch": BATCH}]
+        return [
+            {"name": "1 process", "processes": 1, "threads": max(1, cores), "batch": BATCH},
+            {"name": "2 processes", "processes": 2, "threads": max(1, cores // 2), "batch": BATCH},
+        ]
     return [
         {"name": "1 process", "processes": 1, "threads": cores, "batch": BATCH},
-        {"name": f"2 processes x {max(1, cores // 2)} thread(s)", "processes": 2, "threads": max(1, cores // 2),
-         "batch": BATCH},
-        {"name": "1 process, batch 256 (the global batch of 2)", "processes": 1, "threads": cores,
-         "batch": 2 * BATCH},
-        {"name": f"1 process x {max(1, cores // 2)} thread(s) (one process's share)", "processes": 1,
-         "threads": max(1, cores // 2), "batch": BATCH},
+        {
+            "name": f"2 processes x {max(1, cores // 2)} thread(s)",
+            "processes": 2,
+            "threads": max(1, cores // 2),
+            "batch": BATCH,
+        },
+        {
+            "name": "1 process, batch 256 (the global batch of 2)",
+            "processes": 1,
+            "threads": cores,
+            "batch": 2 * BATCH,
+        },
+        {
+            "name": f"1 process x {max(1, cores // 2)} thread(s) (one process's share)",
+            "processes": 1,
+            "threads": max(1, cores // 2),
+            "batch": BATCH,
+        },
     ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and 1 repeat: a smoke test only")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="launches per configuration (default 3; 1 with --quick)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="launches per configuration (default 3; 1 with --quick)"
+    )
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--json", default=None, help="write every launch's raw result here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -141,7 +175,9 @@ def main() -> None:
     repeats = args.repeats or (1 if args.quick else 3)
     cores = os.cpu_count() or 1
     if args.device == "cuda" and torch.cuda.device_count() < 2:
-        sys.exit(f"--device cuda needs 2 GPUs (one per process); this machine has {torch.cuda.device_count()}.")
+        sys.exit(
+            f"--device cuda needs 2 GPUs (one per process); this machine has {torch.cuda.device_count()}."
+        )
     configs = configurations(cores, args.device)
     runs: dict[str, list[dict]] = {c["name"]: [] for c in configs}
     for repeat in range(repeats):
@@ -149,21 +185,29 @@ def main() -> None:
             print(f"[{repeat + 1}/{repeats}] {c['name']} ...", file=sys.stderr, flush=True)
             runs[c["name"]].append(launch(c["processes"], c["threads"], c["batch"], args.quick, args.device))
     cfg = sizes(args.quick)
-    print(f"# Data-parallel throughput{' (--quick: sizes too small to mean anything)' if args.quick else ''}\n")
-    print(f"{cfg['samples']} x {cfg['timesteps']} x {FEATURES} -> LSTM({UNITS}) -> Dense(1), Adam, MSE, "
-          f"{cfg['epochs']} epochs (first not timed), {repeats} launch(es) per row; "
-          f"{platform.processor() or platform.machine()}, {cores} cores, torch {torch.__version__}, "
-          f"device {args.device}.\n")
-    print("| configuration | processes x threads | batch per process (global) | s/epoch (median) | samples/s "
-          "| vs 1 process |")
+    print(
+        f"# Data-parallel throughput{' (--quick: sizes too small to mean anything)' if args.quick else ''}\n"
+    )
+    print(
+        f"{cfg['samples']} x {cfg['timesteps']} x {FEATURES} -> LSTM({UNITS}) -> Dense(1), Adam, MSE, "
+        f"{cfg['epochs']} epochs (first not timed), {repeats} launch(es) per row; "
+        f"{platform.processor() or platform.machine()}, {cores} cores, torch {torch.__version__}, "
+        f"device {args.device}.\n"
+    )
+    print(
+        "| configuration | processes x threads | batch per process (global) | s/epoch (median) | samples/s "
+        "| vs 1 process |"
+    )
     print("|---|---|---|---|---|---|")
     baseline = None
     for c in configs:
         seconds = statistics.median(s for run in runs[c["name"]] for s in run["epoch_seconds"][1:])
         rate = cfg["samples"] / seconds
         baseline = baseline or rate
-        print(f"| {c['name']} | {c['processes']} x {runs[c['name']][0]['threads']} | {c['batch']} "
-              f"({c['batch'] * c['processes']}) | {seconds:.3f} | {rate:,.0f} | {rate / baseline:.2f}x |")
+        print(
+            f"| {c['name']} | {c['processes']} x {runs[c['name']][0]['threads']} | {c['batch']} "
+            f"({c['batch'] * c['processes']}) | {seconds:.3f} | {rate:,.0f} | {rate / baseline:.2f}x |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"sizes": cfg, "cores": cores, "runs": runs}, indent=1))
 

@@ -61,8 +61,7 @@ def interpreter_info() -> dict:
         info["keras_device"] = f"GPU ({len(gpus)})" if gpus else "CPU"
         intra = tf.config.threading.get_intra_op_parallelism_threads()
         inter = tf.config.threading.get_inter_op_parallelism_threads()
-        info["tf_threads"] = (f"intra-op {intra or 'default (all cores)'}, "
-                              f"inter-op {inter or 'default'}")
+        info["tf_threads"] = f"intra-op {intra or 'default (all cores)'}, inter-op {inter or 'default'}"
     elif info["keras_backend"] == "torch":
         import torch
 

@@ -27,8 +27,9 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_info(device: str, threads_before_lstmkit: int, keras_info: dict | None,
-                 keras_missing: str = "") -> dict:
+def machine_info(
+    device: str, threads_before_lstmkit: int, keras_info: dict | None, keras_missing: str = ""
+) -> dict:
     import numpy
     import torch
 
@@ -56,8 +57,9 @@ def machine_info(device: str, threads_before_lstmkit: int, keras_info: dict | No
     if torch.cuda.is_available():
         info["cuda"] = torch.version.cuda
         info["cudnn"] = torch.backends.cudnn.version()
-        info["tf32"] = (f"matmul {torch.backends.cuda.matmul.allow_tf32}, "
-                        f"cuDNN {torch.backends.cudnn.allow_tf32}")
+        info["tf32"] = (
+            f"matmul {torch.backends.cuda.matmul.allow_tf32}, cuDNN {torch.backends.cudnn.allow_tf32}"
+        )
     info["keras"] = keras_info
     info["keras_missing"] = keras_missing
     return info
@@ -81,8 +83,10 @@ def _machine_lines(m: dict) -> list[str]:
         backend = k.get("keras_backend", "?")
         version = k.get(backend, "") if backend != "tensorflow" else k.get("tensorflow", "")
         threads = f"; TF threads: {k['tf_threads']}" if "tf_threads" in k else ""
-        lines.append(f"- Keras {k['keras']} on {backend} {version} ({k.get('keras_device', '?')}{threads}), "
-                     f"Python {k['python']}, interpreter `{k['interpreter']}`")
+        lines.append(
+            f"- Keras {k['keras']} on {backend} {version} ({k.get('keras_device', '?')}{threads}), "
+            f"Python {k['python']}, interpreter `{k['interpreter']}`"
+        )
     else:
         lines.append(f"- Keras: left out ({m['keras_missing'] or 'not importable'}); its columns are omitted")
     lines.append(f"- Date: {m['date']}")
@@ -148,15 +152,24 @@ def _ratio(mine, theirs, higher_is_better: bool) -> str:
 def render(machine: dict, results: dict, args, added_matmul: bool) -> str:
     impls = ["lstmkit", "torch"] + (["keras"] if machine["keras"] else [])
     others = [i for i in impls if i != "lstmkit"]
-    keras_elsewhere = bool(machine["keras"]) and machine["device"] == "cuda" and \
-        not str(machine["keras"].get("keras_device", "")).startswith("GPU")
+    keras_elsewhere = (
+        bool(machine["keras"])
+        and machine["device"] == "cuda"
+        and not str(machine["keras"].get("keras_device", "")).startswith("GPU")
+    )
     peak = None
     if "matmul" in results and results["matmul"]["medians"].get("torch", {}).get("status") == "ok":
         peak = results["matmul"]["medians"]["torch"]["value"]
     notes = _Notes()
 
-    header = ["workload", "measure", *impls, *(f"{o}/lstmkit (>1: lstmkit faster)" for o in others),
-              f"GFLOP/s ({' / '.join(impls)})", f"% of matmul peak ({' / '.join(impls)})"]
+    header = [
+        "workload",
+        "measure",
+        *impls,
+        *(f"{o}/lstmkit (>1: lstmkit faster)" for o in others),
+        f"GFLOP/s ({' / '.join(impls)})",
+        f"% of matmul peak ({' / '.join(impls)})",
+    ]
     rows = []
     for name, res in results.items():
         med = res["medians"]
@@ -184,8 +197,11 @@ def render(machine: dict, results: dict, args, added_matmul: bool) -> str:
             for o in others:
                 mine, theirs = med.get("lstmkit", {}).get(key), med.get(o, {}).get(key)
                 # below 1 MB the ratio says nothing (allocator noise)
-                mem.append("—" if mine is None or theirs is None or mine < 1 or theirs < 1
-                           else f"{theirs / mine:.2f}×")
+                mem.append(
+                    "—"
+                    if mine is None or theirs is None or mine < 1 or theirs < 1
+                    else f"{theirs / mine:.2f}×"
+                )
             mem += ["", ""]
             rows.append(mem)
 
@@ -197,43 +213,59 @@ def render(machine: dict, results: dict, args, added_matmul: bool) -> str:
     where = "lstmkit and torch run in this process, each warmed up once per workload (untimed)"
     if machine["keras"]:
         where += "; Keras runs in a subprocess of its interpreter, warmed up likewise"
-    out.append(f"- Runs: {args.repeats} timed repeat(s) per implementation, interleaved ({order}, {order}, "
-               f"...); medians. {where}; `predict` runs every repeat in a fresh process.")
+    out.append(
+        f"- Runs: {args.repeats} timed repeat(s) per implementation, interleaved ({order}, {order}, "
+        f"...); medians. {where}; `predict` runs every repeat in a fresh process."
+    )
     out.append("")
     out.append("| " + " | ".join(header) + " |")
     out.append("|" + "|".join("---" for _ in header) + "|")
     out += ["| " + " | ".join(row) + " |" for row in rows]
     out += ["", "Notes:", ""]
-    out.append("- Ratios say how many times faster lstmkit is: the other's time ÷ lstmkit's (for samples/s "
-               "and GFLOP/s: lstmkit's ÷ the other's; for memory: the other's MB ÷ lstmkit's). "
-               ">1 means lstmkit is faster (uses less memory).")
-    out.append("- `s per fit`: wall time of the whole `fit` (all epochs). `s/epoch`: mean wall time of the "
-               "epochs after the first; the first epoch (graph tracing, allocator growth) is excluded.")
-    out.append("- Plain PyTorch: `nn.LSTM`/`nn.Embedding`/`nn.Linear` (relu LSTMs: a hand-written cell loop), "
-               "`torch.optim.Adam(lr=1e-3, eps=1e-7)`, data as tensors on the device, `torch.randperm` "
-               "shuffle per epoch, zero_grad/backward/step per batch, epoch loss accumulated on the device.")
-    out.append("- GFLOP/s counts matmul FLOPs only: an LSTM layer's forward pass is 2·T·B·4u·(f+u) "
-               "(T timesteps, B samples, u units, f input features), a Dense 2·B·in·out; training counts "
-               "3 × forward (the backward pass is about 2 × forward). Per workload:")
+    out.append(
+        "- Ratios say how many times faster lstmkit is: the other's time ÷ lstmkit's (for samples/s "
+        "and GFLOP/s: lstmkit's ÷ the other's; for memory: the other's MB ÷ lstmkit's). "
+        ">1 means lstmkit is faster (uses less memory)."
+    )
+    out.append(
+        "- `s per fit`: wall time of the whole `fit` (all epochs). `s/epoch`: mean wall time of the "
+        "epochs after the first; the first epoch (graph tracing, allocator growth) is excluded."
+    )
+    out.append(
+        "- Plain PyTorch: `nn.LSTM`/`nn.Embedding`/`nn.Linear` (relu LSTMs: a hand-written cell loop), "
+        "`torch.optim.Adam(lr=1e-3, eps=1e-7)`, data as tensors on the device, `torch.randperm` "
+        "shuffle per epoch, zero_grad/backward/step per batch, epoch loss accumulated on the device."
+    )
+    out.append(
+        "- GFLOP/s counts matmul FLOPs only: an LSTM layer's forward pass is 2·T·B·4u·(f+u) "
+        "(T timesteps, B samples, u units, f input features), a Dense 2·B·in·out; training counts "
+        "3 × forward (the backward pass is about 2 × forward). Per workload:"
+    )
     for name, res in results.items():
         if res.get("flop_formula") and name != "matmul":
             out.append(f"  - {name}: {res['flop_formula']}")
     if peak is not None:
         sizes = sorted({r["n"] for r in results["matmul"]["runs"]["torch"] if r.get("status") == "ok"})
-        out.append(f"- % of matmul peak: GFLOP/s ÷ the `matmul` row ({_num(peak)} GFLOP/s: the fastest of "
-                   f"repeated float32 `torch.matmul` products of n × n matrices, n = {', '.join(map(str, sizes))}, "
-                   f"on {machine['device']}, median over repeats)"
-                   + (", added to the selected workloads for this column." if added_matmul else "."))
+        out.append(
+            f"- % of matmul peak: GFLOP/s ÷ the `matmul` row ({_num(peak)} GFLOP/s: the fastest of "
+            f"repeated float32 `torch.matmul` products of n × n matrices, n = {', '.join(map(str, sizes))}, "
+            f"on {machine['device']}, median over repeats)"
+            + (", added to the selected workloads for this column." if added_matmul else ".")
+        )
     if keras_elsewhere:
-        out.append("- Keras computes on the CPU here (its TensorFlow has no GPU), so its % of the GPU's peak is "
-                   "not given.")
+        out.append(
+            "- Keras computes on the CPU here (its TensorFlow has no GPU), so its % of the GPU's peak is "
+            "not given."
+        )
     if "predict" in results:
-        out.append("- predict memory (each in a fresh process, after a warm-up): *peak RSS* = resident-set "
-                   "high-water mark during the predict (reset just before) − resident set before it (which "
-                   "holds the input) − the output; *NumPy-side* = tracemalloc's peak during a second predict "
-                   "− what it still holds at the end (NumPy/Python allocations only; torch's and "
-                   "TensorFlow's allocators are not traced); *CUDA* = `torch.cuda.max_memory_allocated` − "
-                   "allocated before − the output.")
+        out.append(
+            "- predict memory (each in a fresh process, after a warm-up): *peak RSS* = resident-set "
+            "high-water mark during the predict (reset just before) − resident set before it (which "
+            "holds the input) − the output; *NumPy-side* = tracemalloc's peak during a second predict "
+            "− what it still holds at the end (NumPy/Python allocations only; torch's and "
+            "TensorFlow's allocators are not traced); *CUDA* = `torch.cuda.max_memory_allocated` − "
+            "allocated before − the output."
+        )
     out.append("- Sizes: " + "; ".join(f"{n} {res['config']}" for n, res in results.items()))
     for index, text in enumerate(notes.items, 1):
         out.append(f"- [{index}] {text}")

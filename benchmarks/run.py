@@ -50,8 +50,15 @@ class Worker:
         self.log_path = Path(tempfile.mkstemp(prefix=f"lstmkit-bench-{label}-", suffix=".log")[1])
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen([python, str(HERE / "worker.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log, text=True, env=env, cwd=HERE)
+        self.proc = subprocess.Popen(
+            [python, str(HERE / "worker.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=env,
+            cwd=HERE,
+        )
 
     def request(self, job: dict) -> dict:
         try:
@@ -63,7 +70,9 @@ class Worker:
         if not line:
             self._log.flush()
             tail = self.log_path.read_text(errors="replace")[-2000:]
-            raise WorkerDied(f"the worker process ended (exit code {self.proc.poll()}); its stderr ends:\n{tail}")
+            raise WorkerDied(
+                f"the worker process ended (exit code {self.proc.poll()}); its stderr ends:\n{tail}"
+            )
         return json.loads(line)
 
     def close(self) -> None:
@@ -81,7 +90,10 @@ class Worker:
 def can_import_keras(python: str) -> bool:
     probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('keras') is None)"
     try:
-        return subprocess.run([python, "-c", probe], check=False, capture_output=True, timeout=60).returncode == 0
+        return (
+            subprocess.run([python, "-c", probe], check=False, capture_output=True, timeout=60).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -152,9 +164,15 @@ def run_workload(name: str, args, pythons: dict) -> dict:
     finally:
         if keras_worker is not None:
             keras_worker.close()
-    return {"title": module.TITLE, "measure": module.MEASURE, "kind": module.KIND, "config": cfg,
-            "flop_formula": getattr(module, "FLOP_FORMULA", None), "runs": runs,
-            "medians": {impl: summarise(results) for impl, results in runs.items()}}
+    return {
+        "title": module.TITLE,
+        "measure": module.MEASURE,
+        "kind": module.KIND,
+        "config": cfg,
+        "flop_formula": getattr(module, "FLOP_FORMULA", None),
+        "runs": runs,
+        "medians": {impl: summarise(results) for impl, results in runs.items()},
+    }
 
 
 def summarise(results: list) -> dict:
@@ -172,16 +190,29 @@ def summarise(results: list) -> dict:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workloads", default=",".join(WORKLOADS),
-                        help=f"comma-separated, from: {', '.join(WORKLOADS)} (default: all)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated, from: {', '.join(WORKLOADS)} (default: all)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per implementation (default 3)")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that the suite runs, measures nothing")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
-                        help="where lstmkit and torch compute (default: cuda if available, else cpu)")
-    parser.add_argument("--keras-python", default=None,
-                        help="interpreter that can import keras (default: this one; Keras is left out "
-                             "when it cannot)")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes: checks that the suite runs, measures nothing"
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default=None,
+        help="where lstmkit and torch compute (default: cuda if available, else cpu)",
+    )
+    parser.add_argument(
+        "--keras-python",
+        default=None,
+        help="interpreter that can import keras (default: this one; Keras is left out when it cannot)",
+    )
     parser.add_argument("--no-keras", action="store_true", help="leave Keras out even where it is installed")
     parser.add_argument("--json", metavar="PATH", help="also save every raw result to this JSON file")
     args = parser.parse_args(argv)
@@ -210,7 +241,9 @@ def main(argv=None) -> int:
     keras_python = None if args.no_keras else (args.keras_python or sys.executable)
     keras_missing = "--no-keras" if args.no_keras else ""
     if keras_python and not can_import_keras(keras_python):
-        keras_missing = f"`{keras_python}` cannot import keras; point --keras-python at an interpreter that can"
+        keras_missing = (
+            f"`{keras_python}` cannot import keras; point --keras-python at an interpreter that can"
+        )
         log(f"Keras left out: {keras_missing}")
         keras_python = None
     pythons = {"lstmkit": sys.executable, "torch": sys.executable}

@@ -131,10 +131,25 @@ def exponential(x):
 
 
 _BY_NAME = {
-    "linear": linear, "relu": relu, "relu6": relu6, "leaky_relu": leaky_relu, "elu": elu,
-    "selu": selu, "gelu": gelu, "sigmoid": sigmoid, "hard_sigmoid": hard_sigmoid, "tanh": tanh,
-    "softmax": softmax, "log_softmax": log_softmax, "softplus": softplus, "softsign": softsign,
-    "swish": swish, "silu": silu, "hard_silu": hard_silu, "hard_swish": hard_swish, "mish": mish,
+    "linear": linear,
+    "relu": relu,
+    "relu6": relu6,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "selu": selu,
+    "gelu": gelu,
+    "sigmoid": sigmoid,
+    "hard_sigmoid": hard_sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "softplus": softplus,
+    "softsign": softsign,
+    "swish": swish,
+    "silu": silu,
+    "hard_silu": hard_silu,
+    "hard_swish": hard_swish,
+    "mish": mish,
     "exponential": exponential,
 }
 _NAME_OF = {fn: name for name, fn in _BY_NAME.items() if name not in ("swish", "hard_swish")}

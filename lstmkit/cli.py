@@ -32,7 +32,10 @@ def demo(epochs: int = 1000, seed: int = 7, out=None) -> dict:
     loss = model.evaluate(X, y, verbose=0)
     predictions = model.predict(X, verbose=0).ravel()
 
-    print(f"fit: {epochs} epochs in {fit_seconds:.2f} s ({1e3 * fit_seconds / max(epochs, 1):.2f} ms/epoch)", file=out)
+    print(
+        f"fit: {epochs} epochs in {fit_seconds:.2f} s ({1e3 * fit_seconds / max(epochs, 1):.2f} ms/epoch)",
+        file=out,
+    )
     print(f"final loss (mse): {loss:.3e}", file=out)
     print("input  target  prediction", file=out)
     for x_value, target, prediction in zip(X.ravel(), y, predictions):

@@ -193,15 +193,21 @@ class VarianceScaling(_Seeded):
             limit = math.sqrt(3.0 * variance)
             out = torch.empty(tuple(shape), dtype=torch.float64).uniform_(-limit, limit, generator=gen)
         elif self.distribution == "untruncated_normal":
-            out = torch.empty(tuple(shape), dtype=torch.float64).normal_(0.0, math.sqrt(variance), generator=gen)
+            out = torch.empty(tuple(shape), dtype=torch.float64).normal_(
+                0.0, math.sqrt(variance), generator=gen
+            )
         else:
             # 0.8796... is the stddev of a unit normal truncated at two stddevs.
             out = _truncated_normal(shape, 0.0, math.sqrt(variance) / 0.87962566103423978, gen)
         return out.to(_dtype(dtype))
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                **super().get_config()}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            **super().get_config(),
+        }
 
 
 class _Preset(VarianceScaling):
@@ -279,18 +285,43 @@ class Identity(Initializer):
 
 _CLASSES = {
     cls.__name__: cls
-    for cls in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
-                GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal,
-                Identity)
+    for cls in (
+        Zeros,
+        Ones,
+        Constant,
+        RandomNormal,
+        RandomUniform,
+        TruncatedNormal,
+        VarianceScaling,
+        GlorotUniform,
+        GlorotNormal,
+        HeUniform,
+        HeNormal,
+        LecunUniform,
+        LecunNormal,
+        Orthogonal,
+        Identity,
+    )
 }
 _BY_NAME = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
-    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
-    "lecun_normal": LecunNormal, "orthogonal": Orthogonal, "identity": Identity,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_normal": RandomNormal,
+    "random_uniform": RandomUniform,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
+    "identity": Identity,
     # Keras's short aliases: RandomUniform(-0.05, 0.05) and RandomNormal(0, 0.05).
-    "uniform": RandomUniform, "normal": RandomNormal,
+    "uniform": RandomUniform,
+    "normal": RandomNormal,
     **_CLASSES,
 }
 

@@ -187,8 +187,16 @@ logcosh = log_cosh
 huber_loss = huber
 
 # What kind of problem a loss is for: 'accuracy' makes sense only for classification losses.
-REGRESSION_LOSSES = {mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
-                     mean_squared_logarithmic_error, huber, log_cosh, poisson, cosine_similarity}
+REGRESSION_LOSSES = {
+    mean_squared_error,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    huber,
+    log_cosh,
+    poisson,
+    cosine_similarity,
+}
 
 
 # ---------------------------------------------------------------------------- loss objects
@@ -261,10 +269,12 @@ def _simple_loss(fn, class_name, default_name):
 
 MeanSquaredError = _simple_loss(mean_squared_error, "MeanSquaredError", "mean_squared_error")
 MeanAbsoluteError = _simple_loss(mean_absolute_error, "MeanAbsoluteError", "mean_absolute_error")
-MeanAbsolutePercentageError = _simple_loss(mean_absolute_percentage_error, "MeanAbsolutePercentageError",
-                                           "mean_absolute_percentage_error")
-MeanSquaredLogarithmicError = _simple_loss(mean_squared_logarithmic_error, "MeanSquaredLogarithmicError",
-                                           "mean_squared_logarithmic_error")
+MeanAbsolutePercentageError = _simple_loss(
+    mean_absolute_percentage_error, "MeanAbsolutePercentageError", "mean_absolute_percentage_error"
+)
+MeanSquaredLogarithmicError = _simple_loss(
+    mean_squared_logarithmic_error, "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error"
+)
 Hinge = _simple_loss(hinge, "Hinge", "hinge")
 SquaredHinge = _simple_loss(squared_hinge, "SquaredHinge", "squared_hinge")
 CategoricalHinge = _simple_loss(categorical_hinge, "CategoricalHinge", "categorical_hinge")
@@ -274,24 +284,58 @@ LogCosh = _simple_loss(log_cosh, "LogCosh", "log_cosh")
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size",
-                 name="binary_crossentropy", dtype=None):
-        super().__init__(binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing)
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            binary_crossentropy,
+            name=name,
+            reduction=reduction,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+        )
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size",
-                 name="categorical_crossentropy", dtype=None):
-        super().__init__(categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing)
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            categorical_crossentropy,
+            name=name,
+            reduction=reduction,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+        )
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy", dtype=None):
-        super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
-                         from_logits=from_logits)
+    def __init__(
+        self,
+        from_logits=False,
+        reduction="sum_over_batch_size",
+        name="sparse_categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            sparse_categorical_crossentropy,
+            name=name,
+            reduction=reduction,
+            dtype=dtype,
+            from_logits=from_logits,
+        )
 
 
 class Huber(LossFunctionWrapper):
@@ -304,21 +348,55 @@ class CosineSimilarity(LossFunctionWrapper):
         super().__init__(cosine_similarity, name=name, reduction=reduction, dtype=dtype, axis=axis)
 
 
-_CLASSES = {cls.__name__: cls for cls in (
-    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
-    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, Hinge, SquaredHinge,
-    CategoricalHinge, Huber, KLDivergence, Poisson, LogCosh, CosineSimilarity)}
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        MeanSquaredError,
+        MeanAbsoluteError,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        Hinge,
+        SquaredHinge,
+        CategoricalHinge,
+        Huber,
+        KLDivergence,
+        Poisson,
+        LogCosh,
+        CosineSimilarity,
+    )
+}
 
 _BY_NAME = {
-    "mean_squared_error": mean_squared_error, "mse": mse, "MSE": mse,
-    "mean_absolute_error": mean_absolute_error, "mae": mae, "MAE": mae,
-    "mean_absolute_percentage_error": mape, "mape": mape, "MAPE": mape,
-    "mean_squared_logarithmic_error": msle, "msle": msle, "MSLE": msle,
-    "binary_crossentropy": binary_crossentropy, "categorical_crossentropy": categorical_crossentropy,
+    "mean_squared_error": mean_squared_error,
+    "mse": mse,
+    "MSE": mse,
+    "mean_absolute_error": mean_absolute_error,
+    "mae": mae,
+    "MAE": mae,
+    "mean_absolute_percentage_error": mape,
+    "mape": mape,
+    "MAPE": mape,
+    "mean_squared_logarithmic_error": msle,
+    "msle": msle,
+    "MSLE": msle,
+    "binary_crossentropy": binary_crossentropy,
+    "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "hinge": hinge, "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
-    "huber": huber, "huber_loss": huber, "kl_divergence": kld, "kld": kld, "KLD": kld,
-    "kullback_leibler_divergence": kld, "poisson": poisson, "log_cosh": log_cosh, "logcosh": log_cosh,
+    "hinge": hinge,
+    "squared_hinge": squared_hinge,
+    "categorical_hinge": categorical_hinge,
+    "huber": huber,
+    "huber_loss": huber,
+    "kl_divergence": kld,
+    "kld": kld,
+    "KLD": kld,
+    "kullback_leibler_divergence": kld,
+    "poisson": poisson,
+    "log_cosh": log_cosh,
+    "logcosh": log_cosh,
     "cosine_similarity": cosine_similarity,
 }
 

@@ -166,8 +166,10 @@ def _wrapper_class(class_name, fn, default_name, **defaults):
     def __init__(self, name=default_name, dtype=None, **kwargs):
         unknown = set(kwargs) - set(defaults)
         if unknown:
-            raise TypeError(f"{class_name} got unexpected keyword argument(s) {sorted(unknown)}. Accepted: "
-                            f"name, dtype{', ' + params if params else ''}.")
+            raise TypeError(
+                f"{class_name} got unexpected keyword argument(s) {sorted(unknown)}. Accepted: "
+                f"name, dtype{', ' + params if params else ''}."
+            )
         MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})
 
     doc = f"Mean of ``{fn.__name__}`` over all samples seen."
@@ -177,25 +179,46 @@ def _wrapper_class(class_name, fn, default_name, **defaults):
 Accuracy = _wrapper_class("Accuracy", accuracy, "accuracy")
 BinaryAccuracy = _wrapper_class("BinaryAccuracy", binary_accuracy, "binary_accuracy", threshold=0.5)
 CategoricalAccuracy = _wrapper_class("CategoricalAccuracy", categorical_accuracy, "categorical_accuracy")
-SparseCategoricalAccuracy = _wrapper_class("SparseCategoricalAccuracy", sparse_categorical_accuracy,
-                                           "sparse_categorical_accuracy")
-TopKCategoricalAccuracy = _wrapper_class("TopKCategoricalAccuracy", top_k_categorical_accuracy,
-                                         "top_k_categorical_accuracy", k=5)
-SparseTopKCategoricalAccuracy = _wrapper_class("SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
-                                               "sparse_top_k_categorical_accuracy", k=5)
+SparseCategoricalAccuracy = _wrapper_class(
+    "SparseCategoricalAccuracy", sparse_categorical_accuracy, "sparse_categorical_accuracy"
+)
+TopKCategoricalAccuracy = _wrapper_class(
+    "TopKCategoricalAccuracy", top_k_categorical_accuracy, "top_k_categorical_accuracy", k=5
+)
+SparseTopKCategoricalAccuracy = _wrapper_class(
+    "SparseTopKCategoricalAccuracy",
+    sparse_top_k_categorical_accuracy,
+    "sparse_top_k_categorical_accuracy",
+    k=5,
+)
 MeanSquaredError = _wrapper_class("MeanSquaredError", losses.mean_squared_error, "mean_squared_error")
 MeanAbsoluteError = _wrapper_class("MeanAbsoluteError", losses.mean_absolute_error, "mean_absolute_error")
-MeanAbsolutePercentageError = _wrapper_class("MeanAbsolutePercentageError", losses.mean_absolute_percentage_error,
-                                             "mean_absolute_percentage_error")
-MeanSquaredLogarithmicError = _wrapper_class("MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error,
-                                             "mean_squared_logarithmic_error")
-BinaryCrossentropy = _wrapper_class("BinaryCrossentropy", losses.binary_crossentropy, "binary_crossentropy",
-                                    from_logits=False, label_smoothing=0.0)
-CategoricalCrossentropy = _wrapper_class("CategoricalCrossentropy", losses.categorical_crossentropy,
-                                         "categorical_crossentropy", from_logits=False, label_smoothing=0.0)
-SparseCategoricalCrossentropy = _wrapper_class("SparseCategoricalCrossentropy",
-                                               losses.sparse_categorical_crossentropy,
-                                               "sparse_categorical_crossentropy", from_logits=False)
+MeanAbsolutePercentageError = _wrapper_class(
+    "MeanAbsolutePercentageError", losses.mean_absolute_percentage_error, "mean_absolute_percentage_error"
+)
+MeanSquaredLogarithmicError = _wrapper_class(
+    "MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error, "mean_squared_logarithmic_error"
+)
+BinaryCrossentropy = _wrapper_class(
+    "BinaryCrossentropy",
+    losses.binary_crossentropy,
+    "binary_crossentropy",
+    from_logits=False,
+    label_smoothing=0.0,
+)
+CategoricalCrossentropy = _wrapper_class(
+    "CategoricalCrossentropy",
+    losses.categorical_crossentropy,
+    "categorical_crossentropy",
+    from_logits=False,
+    label_smoothing=0.0,
+)
+SparseCategoricalCrossentropy = _wrapper_class(
+    "SparseCategoricalCrossentropy",
+    losses.sparse_categorical_crossentropy,
+    "sparse_categorical_crossentropy",
+    from_logits=False,
+)
 
 
 class RootMeanSquaredError(Mean):
@@ -230,8 +253,11 @@ class _ConfusionCounts(Metric):
             while w.dim() < weight.dim():
                 w = w.unsqueeze(-1)
             weight = weight * w
-        counts = [(weight * (predicted & actual)).sum(), (weight * (predicted & ~actual)).sum(),
-                  (weight * (~predicted & actual)).sum()]
+        counts = [
+            (weight * (predicted & actual)).sum(),
+            (weight * (predicted & ~actual)).sum(),
+            (weight * (~predicted & actual)).sum(),
+        ]
         if self.tp is None:
             self.tp, self.fp, self.fn = counts
         else:
@@ -249,7 +275,9 @@ class Precision(_ConfusionCounts):
         if self.tp is None:
             return torch.zeros((), dtype=torch.float64)
         denominator = self.tp + self.fp
-        return torch.where(denominator > 0, self.tp / denominator.clamp(min=1e-12), torch.zeros_like(denominator))
+        return torch.where(
+            denominator > 0, self.tp / denominator.clamp(min=1e-12), torch.zeros_like(denominator)
+        )
 
 
 class Recall(_ConfusionCounts):
@@ -260,25 +288,35 @@ class Recall(_ConfusionCounts):
         if self.tp is None:
             return torch.zeros((), dtype=torch.float64)
         denominator = self.tp + self.fn
-        return torch.where(denominator > 0, self.tp / denominator.clamp(min=1e-12), torch.zeros_like(denominator))
+        return torch.where(
+            denominator > 0, self.tp / denominator.clamp(min=1e-12), torch.zeros_like(denominator)
+        )
 
 
 # ---------------------------------------------------------------------------- lookup
 PLACEHOLDERS = ("accuracy", "acc", "crossentropy", "ce")
 
 _BY_NAME = {
-    "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
-    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
-    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
-    "root_mean_squared_error": RootMeanSquaredError, "rmse": RootMeanSquaredError,
-    "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "root_mean_squared_error": RootMeanSquaredError,
+    "rmse": RootMeanSquaredError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "precision": Precision, "recall": Recall,
+    "precision": Precision,
+    "recall": Recall,
 }
 _CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values()) | {Accuracy}}
 
@@ -319,7 +357,13 @@ def resolve_placeholder(name: str, y_true_shape: tuple, y_pred_shape: tuple) -> 
     if name in ("accuracy", "acc"):
         cls = BinaryAccuracy if binary else SparseCategoricalAccuracy if sparse else CategoricalAccuracy
     else:
-        cls = BinaryCrossentropy if binary else SparseCategoricalCrossentropy if sparse else CategoricalCrossentropy
+        cls = (
+            BinaryCrossentropy
+            if binary
+            else SparseCategoricalCrossentropy
+            if sparse
+            else CategoricalCrossentropy
+        )
     return cls(name=name)
 
 

@@ -45,13 +45,16 @@ def test_softmax_is_over_the_last_axis_and_callables_pass_through():
     assert layer(torch.ones(1, 3)).tolist() == [[6.0, 6.0]]
 
 
-@pytest.mark.parametrize("name,limit_or_std,uniform", [
-    ("glorot_uniform", math.sqrt(6 / (200 + 300)), True),
-    ("he_uniform", math.sqrt(6 / 200), True),
-    ("lecun_uniform", math.sqrt(3 / 200), True),
-    ("glorot_normal", math.sqrt(2 / (200 + 300)), False),
-    ("he_normal", math.sqrt(2 / 200), False),
-])
+@pytest.mark.parametrize(
+    "name,limit_or_std,uniform",
+    [
+        ("glorot_uniform", math.sqrt(6 / (200 + 300)), True),
+        ("he_uniform", math.sqrt(6 / 200), True),
+        ("lecun_uniform", math.sqrt(3 / 200), True),
+        ("glorot_normal", math.sqrt(2 / (200 + 300)), False),
+        ("he_normal", math.sqrt(2 / 200), False),
+    ],
+)
 def test_variance_scaling_initializers(name, limit_or_std, uniform):
     values = initializers.get(name)((200, 300)).numpy().astype("float64")
     if uniform:
@@ -68,7 +71,11 @@ def test_simple_initializers():
     normal = initializers.RandomNormal(mean=1.0, stddev=0.1)((100, 100)).numpy()
     assert normal.mean() == pytest.approx(1.0, abs=0.005) and normal.std() == pytest.approx(0.1, rel=0.02)
     uniform = initializers.RandomUniform(-0.2, 0.2)((100, 100)).numpy()
-    assert uniform.min() >= -0.2 and uniform.max() <= 0.2 and uniform.std() == pytest.approx(0.4 / math.sqrt(12), rel=0.02)
+    assert (
+        uniform.min() >= -0.2
+        and uniform.max() <= 0.2
+        and uniform.std() == pytest.approx(0.4 / math.sqrt(12), rel=0.02)
+    )
 
 
 @pytest.mark.parametrize("shape", [(5, 20), (20, 5), (6, 6)])

@@ -20,9 +20,13 @@ def test_demo_prints_sequence_loss_predictions_and_time(capsys):
 
 
 def test_module_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "lstmkit", "demo", "--epochs", "5"], check=False,
-                            capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "lstmkit", "demo", "--epochs", "5"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "final loss" in result.stdout
 
 

@@ -46,7 +46,9 @@ def test_loss_equals_numpy(name, pair):
     fn = losses.get(name)
     np.testing.assert_allclose(fn(_t(y_true), _t(y_pred)).numpy(), expected, rtol=1e-6)
     # A compiled loss reduces with the mean over the batch ('sum_over_batch_size').
-    np.testing.assert_allclose(float(losses.reduce_values(fn(_t(y_true), _t(y_pred)))), expected.mean(), rtol=1e-6)
+    np.testing.assert_allclose(
+        float(losses.reduce_values(fn(_t(y_true), _t(y_pred)))), expected.mean(), rtol=1e-6
+    )
 
 
 def test_hinge_maps_binary_labels_to_plus_minus_one():
@@ -73,11 +75,14 @@ def test_loss_objects_and_sample_weights(pair):
     per_sample = ((y_pred - y_true) ** 2).mean(-1)
     loss = losses.MeanSquaredError()
     assert float(loss(_t(y_true), _t(y_pred), _t(weights))) == pytest.approx((per_sample * weights).sum() / 6)
-    assert float(losses.MeanSquaredError(reduction="sum")(_t(y_true), _t(y_pred))) == pytest.approx(per_sample.sum())
+    assert float(losses.MeanSquaredError(reduction="sum")(_t(y_true), _t(y_pred))) == pytest.approx(
+        per_sample.sum()
+    )
 
 
-@pytest.mark.parametrize("activation,loss", [("sigmoid", "binary_crossentropy"),
-                                             ("softmax", "categorical_crossentropy")])
+@pytest.mark.parametrize(
+    "activation,loss", [("sigmoid", "binary_crossentropy"), ("softmax", "categorical_crossentropy")]
+)
 def test_crossentropy_after_saturated_output_stays_finite(activation, loss):
     logits = torch.tensor([[60.0, -60.0], [-80.0, 80.0]], dtype=torch.float32, requires_grad=True)
     probabilities = activations.get(activation)(logits)
@@ -94,13 +99,16 @@ def test_crossentropy_without_logits_clips_probabilities():
     assert torch.isfinite(value) and value.item() == pytest.approx(-np.log(EPS), rel=1e-3)
 
 
-@pytest.mark.parametrize("y_shape,out_shape,expected", [
-    ((10, 1), (None, 1), metrics.BinaryAccuracy),
-    ((10,), (None, 1), metrics.BinaryAccuracy),
-    ((10,), (None, 4), metrics.SparseCategoricalAccuracy),
-    ((10, 1), (None, 4), metrics.SparseCategoricalAccuracy),
-    ((10, 4), (None, 4), metrics.CategoricalAccuracy),
-])
+@pytest.mark.parametrize(
+    "y_shape,out_shape,expected",
+    [
+        ((10, 1), (None, 1), metrics.BinaryAccuracy),
+        ((10,), (None, 1), metrics.BinaryAccuracy),
+        ((10,), (None, 4), metrics.SparseCategoricalAccuracy),
+        ((10, 1), (None, 4), metrics.SparseCategoricalAccuracy),
+        ((10, 4), (None, 4), metrics.CategoricalAccuracy),
+    ],
+)
 def test_accuracy_is_resolved_from_shapes_and_keeps_its_name(y_shape, out_shape, expected):
     for name in ("accuracy", "acc"):
         metric = metrics.resolve_placeholder(name, y_shape, out_shape)
@@ -117,12 +125,19 @@ def test_metric_values_equal_numpy(rng):
         (metrics.BinaryAccuracy(), (probs > 0.3).astype(float), np.mean((probs > 0.5) == (probs > 0.3))),
         (metrics.get("mae"), onehot, np.abs(probs - onehot).mean()),
         (metrics.get("rmse"), onehot, np.sqrt(((probs - onehot) ** 2).mean())),
-        (metrics.Precision(), (probs > 0.3).astype(float),
-         np.sum((probs > 0.5) & (probs > 0.3)) / np.sum(probs > 0.5)),
-        (metrics.Recall(), (probs > 0.3).astype(float), np.sum((probs > 0.5) & (probs > 0.3)) / np.sum(probs > 0.3)),
+        (
+            metrics.Precision(),
+            (probs > 0.3).astype(float),
+            np.sum((probs > 0.5) & (probs > 0.3)) / np.sum(probs > 0.5),
+        ),
+        (
+            metrics.Recall(),
+            (probs > 0.3).astype(float),
+            np.sum((probs > 0.5) & (probs > 0.3)) / np.sum(probs > 0.3),
+        ),
     ]:
         for start in range(0, 20, 7):  # accumulated over uneven batches
-            metric.update_state(_t(y[start:start + 7]), _t(probs[start:start + 7]))
+            metric.update_state(_t(y[start : start + 7]), _t(probs[start : start + 7]))
         assert metric.result() == pytest.approx(expected, rel=1e-9), metric.name
 
 
@@ -132,8 +147,16 @@ def test_metric_names_are_logged_as_written():
     model = Sequential([Dense(1, input_dim=3, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acc", "mae", metrics.Precision()])
     history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
-    assert list(history.history) == ["loss", "acc", "mae", "precision", "val_loss", "val_acc", "val_mae",
-                                     "val_precision"]
+    assert list(history.history) == [
+        "loss",
+        "acc",
+        "mae",
+        "precision",
+        "val_loss",
+        "val_acc",
+        "val_mae",
+        "val_precision",
+    ]
     results = model.evaluate(x, y, verbose=0, return_dict=True)
     assert list(results) == ["loss", "acc", "mae", "precision"]
 

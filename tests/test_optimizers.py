@@ -35,7 +35,7 @@ def _numpy_steps(name, options, w, grads):
             m = state.get("m", np.zeros_like(w)) + (g - state.get("m", np.zeros_like(w))) * (1 - b1)
             v = state.get("v", np.zeros_like(w)) + (g * g - state.get("v", np.zeros_like(w))) * (1 - b2)
             state.update(m=m, v=v)
-            alpha = lr_t * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            alpha = lr_t * math.sqrt(1 - b2**t) / (1 - b1**t)
             w = w - alpha * m / (np.sqrt(v) + eps)
         elif name == "rmsprop":
             rho, mom, eps = 0.9, options.get("momentum", 0.0), 1e-7
@@ -68,10 +68,10 @@ def _numpy_steps(name, options, w, grads):
             m = state.get("m", np.zeros_like(w)) + (g - state.get("m", np.zeros_like(w))) * (1 - b1)
             u = np.maximum(b2 * state.get("u", np.zeros_like(w)), np.abs(g))
             state.update(m=m, u=u)
-            w = w - lr_t * m / ((1 - b1 ** t) * (u + eps))
+            w = w - lr_t * m / ((1 - b1**t) * (u + eps))
         elif name == "nadam":
             b1, b2, eps = 0.9, 0.999, 1e-7
-            u_t = b1 * (1 - 0.5 * 0.96 ** t)
+            u_t = b1 * (1 - 0.5 * 0.96**t)
             u_next = b1 * (1 - 0.5 * 0.96 ** (t + 1))
             product = state.get("product", 1.0) * u_t
             state["product"] = product
@@ -79,7 +79,7 @@ def _numpy_steps(name, options, w, grads):
             v = state.get("v", np.zeros_like(w)) + (g * g - state.get("v", np.zeros_like(w))) * (1 - b2)
             state.update(m=m, v=v)
             m_hat = u_next * m / (1 - product * u_next) + (1 - u_t) * g / (1 - product)
-            v_hat = v / (1 - b2 ** t)
+            v_hat = v / (1 - b2**t)
             w = w - lr_t * m_hat / (np.sqrt(v_hat) + eps)
         elif name == "lion":
             b1, b2 = 0.9, 0.99
@@ -90,12 +90,20 @@ def _numpy_steps(name, options, w, grads):
 
 
 CASES = [
-    ("sgd", {}), ("sgd", {"learning_rate": 0.1, "momentum": 0.3}),
+    ("sgd", {}),
+    ("sgd", {"learning_rate": 0.1, "momentum": 0.3}),
     ("sgd", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}),
     ("sgd", {"learning_rate": 0.1, "decay": 0.5}),
-    ("adam", {}), ("adam", {"learning_rate": 0.01, "weight_decay": 0.1}), ("adamw", {"weight_decay": 0.004}),
-    ("rmsprop", {}), ("rmsprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
-    ("adagrad", {}), ("adadelta", {"learning_rate": 1.0}), ("adamax", {}), ("nadam", {}), ("lion", {}),
+    ("adam", {}),
+    ("adam", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    ("adamw", {"weight_decay": 0.004}),
+    ("rmsprop", {}),
+    ("rmsprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
+    ("adagrad", {}),
+    ("adadelta", {"learning_rate": 1.0}),
+    ("adamax", {}),
+    ("nadam", {}),
+    ("lion", {}),
 ]
 
 
@@ -104,9 +112,17 @@ def test_update_matches_keras_formula(name, options):
     rng = np.random.default_rng(3)
     w0 = rng.normal(size=(4, 3))
     grads = [rng.normal(size=(4, 3)) for _ in range(5)]
-    cls = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "adamw": optimizers.AdamW, "rmsprop": optimizers.RMSprop,
-           "adagrad": optimizers.Adagrad, "adadelta": optimizers.Adadelta, "adamax": optimizers.Adamax,
-           "nadam": optimizers.Nadam, "lion": optimizers.Lion}[name]
+    cls = {
+        "sgd": optimizers.SGD,
+        "adam": optimizers.Adam,
+        "adamw": optimizers.AdamW,
+        "rmsprop": optimizers.RMSprop,
+        "adagrad": optimizers.Adagrad,
+        "adadelta": optimizers.Adadelta,
+        "adamax": optimizers.Adamax,
+        "nadam": optimizers.Nadam,
+        "lion": optimizers.Lion,
+    }[name]
     optimizer = cls(**options)
     param = torch.nn.Parameter(torch.tensor(w0))
     for g in grads:
@@ -138,10 +154,13 @@ def test_lr_alias_and_settable_learning_rate():
         optimizer.learning_rate = -1
 
 
-@pytest.mark.parametrize("clip,expected", [
-    ({"clipvalue": 0.5}, [0.5, -0.5, 0.25]),
-    ({"clipnorm": 1.0}, np.array([3.0, -4.0, 0.25]) / np.linalg.norm([3.0, -4.0, 0.25])),
-])
+@pytest.mark.parametrize(
+    "clip,expected",
+    [
+        ({"clipvalue": 0.5}, [0.5, -0.5, 0.25]),
+        ({"clipnorm": 1.0}, np.array([3.0, -4.0, 0.25]) / np.linalg.norm([3.0, -4.0, 0.25])),
+    ],
+)
 def test_gradient_clipping(clip, expected):
     param = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
     param.grad = torch.tensor([3.0, -4.0, 0.25], dtype=torch.float64)

@@ -12,11 +12,23 @@ import time
 import numpy as np
 
 __all__ = [
-    "KERAS_EPS", "KERAS_LR", "Skip", "adam_torch", "dense_flops", "keras_fit", "lstm_flops", "lstmkit_fit",
-    "per_epoch", "random_float", "sync", "torch_fit", "torch_lstm_regressor", "training_flops",
+    "KERAS_EPS",
+    "KERAS_LR",
+    "Skip",
+    "adam_torch",
+    "dense_flops",
+    "keras_fit",
+    "lstm_flops",
+    "lstmkit_fit",
+    "per_epoch",
+    "random_float",
+    "sync",
+    "torch_fit",
+    "torch_lstm_regressor",
+    "training_flops",
 ]
 
-KERAS_LR = 1e-3   # Keras's Adam defaults, used by the plain PyTorch loops too
+KERAS_LR = 1e-3  # Keras's Adam defaults, used by the plain PyTorch loops too
 KERAS_EPS = 1e-7
 
 
@@ -83,7 +95,7 @@ def torch_fit(model, x, y, loss_fn, batch_size, epochs, device, epoch_sync=True)
         order = torch.randperm(n, device=x.device) if n > batch_size else None
         total = torch.zeros((), device=x.device)
         for begin in range(0, n, batch_size):
-            rows = slice(begin, begin + batch_size) if order is None else order[begin:begin + batch_size]
+            rows = slice(begin, begin + batch_size) if order is None else order[begin : begin + batch_size]
             xb, yb = x[rows], y[rows]
             optimizer.zero_grad()
             loss = loss_fn(model(xb), yb)
@@ -159,7 +171,12 @@ def per_epoch(epoch_seconds) -> float:
 def epoch_result(epoch_seconds, loss, epoch_gflop: float) -> dict:
     """The result of a seconds-per-epoch workload: its value, GFLOP/s and the raw epoch times."""
     seconds = per_epoch(epoch_seconds)
-    return {"value": seconds, "gflop_per_s": epoch_gflop / seconds, "epoch_seconds": epoch_seconds, "loss": loss}
+    return {
+        "value": seconds,
+        "gflop_per_s": epoch_gflop / seconds,
+        "epoch_seconds": epoch_seconds,
+        "loss": loss,
+    }
 
 
 def small_warmup(cfg: dict, batch: int) -> dict:
@@ -185,6 +202,7 @@ def torch_lstm_regressor(features: int, units: int, activation: str = "tanh"):
     import torch
 
     if activation == "tanh":
+
         class FusedNet(torch.nn.Module):
             def __init__(self):
                 super().__init__()
@@ -203,7 +221,7 @@ def torch_lstm_regressor(features: int, units: int, activation: str = "tanh"):
     class LoopNet(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.input_proj = torch.nn.Linear(features, 4 * units)                # x W_ih^T + b
+            self.input_proj = torch.nn.Linear(features, 4 * units)  # x W_ih^T + b
             self.recurrent = torch.nn.Parameter(torch.empty(4 * units, units))  # W_hh
             torch.nn.init.orthogonal_(self.recurrent)
             self.dense = torch.nn.Linear(units, 1)

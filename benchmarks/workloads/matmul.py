@@ -22,7 +22,11 @@ FLOP_FORMULA = "2·n³ per product"
 
 
 def config(quick: bool) -> dict:
-    return {"n_cpu": 512 if quick else 2048, "n_cuda": 1024 if quick else 8192, "min_seconds": 0.1 if quick else 0.5}
+    return {
+        "n_cpu": 512 if quick else 2048,
+        "n_cuda": 1024 if quick else 8192,
+        "min_seconds": 0.1 if quick else 0.5,
+    }
 
 
 def warmup(cfg: dict) -> dict:
@@ -44,6 +48,11 @@ def run_torch(cfg: dict, device: str) -> dict:
         sync(device)
         times.append(time.perf_counter() - start)
         spent += times[-1]
-    gflop = 2.0 * n ** 3 / 1e9
-    return {"value": gflop / min(times), "gflop_per_s": gflop / min(times), "n": n, "products": len(times),
-            "median_gflop_per_s": gflop / sorted(times)[len(times) // 2]}
+    gflop = 2.0 * n**3 / 1e9
+    return {
+        "value": gflop / min(times),
+        "gflop_per_s": gflop / min(times),
+        "n": n,
+        "products": len(times),
+        "median_gflop_per_s": gflop / sorted(times)[len(times) // 2],
+    }

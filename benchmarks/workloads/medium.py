@@ -59,7 +59,9 @@ def run_lstmkit(cfg: dict, device: str, activation: str = ACTIVATION) -> dict:
     from lstmkit.models import Sequential
 
     x, y = data(cfg)
-    model = Sequential([LSTM(UNITS, activation=activation, input_shape=(cfg["timesteps"], FEATURES)), Dense(1)])
+    model = Sequential(
+        [LSTM(UNITS, activation=activation, input_shape=(cfg["timesteps"], FEATURES)), Dense(1)]
+    )
     model.compile(optimizer="adam", loss="mse")
     _, epoch_seconds, loss = lstmkit_fit(model, x, y, BATCH, cfg["epochs"], device)
     return _result(cfg, epoch_seconds, loss)
@@ -79,10 +81,13 @@ def run_keras(cfg: dict, device: str, activation: str = ACTIVATION) -> dict:
     import keras
 
     x, y = data(cfg)
-    model = keras.Sequential([
-        keras.Input((cfg["timesteps"], FEATURES)), keras.layers.LSTM(UNITS, activation=activation),
-        keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((cfg["timesteps"], FEATURES)),
+            keras.layers.LSTM(UNITS, activation=activation),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile(optimizer="adam", loss="mse")
     _, epoch_seconds, loss = keras_fit(model, x, y, BATCH, cfg["epochs"])
     return _result(cfg, epoch_seconds, loss)

@@ -29,7 +29,7 @@ IMPLEMENTATIONS = ("lstmkit", "torch", "keras")
 ISOLATED = True
 FEATURES, UNITS, BATCH = 8, 64, 1024
 FLOP_FORMULA = "per sample 2·T·4u·(f+u) + 2·u (forward only; f=8, u=64)"
-MB = 1024.0 ** 2
+MB = 1024.0**2
 
 
 def config(quick: bool) -> dict:
@@ -80,7 +80,7 @@ def _peak_rss_fallback() -> int:
 
 def measure(predict_fn, x, cfg: dict, device: str, torch_side: bool) -> dict:
     """Warm up, then time one full predict (with the RSS probe) and run one more under tracemalloc."""
-    predict_fn(x[:2 * BATCH])
+    predict_fn(x[: 2 * BATCH])
     gc.collect()
     cuda = torch_side and device.startswith("cuda")
     if cuda:
@@ -140,7 +140,7 @@ def run_torch(cfg: dict, device: str) -> dict:
             inputs = torch.from_numpy(a)  # no copy; each batch goes to the device on its own
             out = torch.empty((len(a), 1), device=device)
             for begin in range(0, len(a), BATCH):
-                out[begin:begin + BATCH] = net(inputs[begin:begin + BATCH].to(device, non_blocking=True))
+                out[begin : begin + BATCH] = net(inputs[begin : begin + BATCH].to(device, non_blocking=True))
             return out.cpu().numpy()
 
     return measure(predict, data(cfg), cfg, device, torch_side=True)
@@ -150,6 +150,7 @@ def run_keras(cfg: dict, device: str) -> dict:
     import keras
 
     x = data(cfg)
-    model = keras.Sequential([keras.Input((cfg["timesteps"], FEATURES)), keras.layers.LSTM(UNITS),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((cfg["timesteps"], FEATURES)), keras.layers.LSTM(UNITS), keras.layers.Dense(1)]
+    )
     return measure(lambda a: model.predict(a, batch_size=BATCH, verbose=0), x, cfg, device, torch_side=False)

@@ -26,8 +26,9 @@ KIND = "time"
 IMPLEMENTATIONS = ("lstmkit", "torch", "keras")
 ISOLATED = False
 FEATURES, UNITS, BATCH = 16, 128, 64
-FLOP_FORMULA = ("per epoch 3 × [2·T·N·4u·(f+u) + 2·T·N·4u·(u+u) + 2·N·u] "
-                "(LSTM f=16→u=128, LSTM u→u, Dense u→1)")
+FLOP_FORMULA = (
+    "per epoch 3 × [2·T·N·4u·(f+u) + 2·T·N·4u·(u+u) + 2·N·u] (LSTM f=16→u=128, LSTM u→u, Dense u→1)"
+)
 
 
 def config(quick: bool) -> dict:
@@ -59,9 +60,13 @@ def run_lstmkit(cfg: dict, device: str) -> dict:
     from lstmkit.models import Sequential
 
     x, y = data(cfg)
-    model = Sequential([
-        LSTM(UNITS, return_sequences=True, input_shape=(cfg["timesteps"], FEATURES)), LSTM(UNITS), Dense(1),
-    ])
+    model = Sequential(
+        [
+            LSTM(UNITS, return_sequences=True, input_shape=(cfg["timesteps"], FEATURES)),
+            LSTM(UNITS),
+            Dense(1),
+        ]
+    )
     model.compile(optimizer="adam", loss="mse")
     _, epoch_seconds, loss = lstmkit_fit(model, x, y, BATCH, cfg["epochs"], device)
     return _result(cfg, epoch_seconds, loss)
@@ -91,10 +96,14 @@ def run_keras(cfg: dict, device: str) -> dict:
     import keras
 
     x, y = data(cfg)
-    model = keras.Sequential([
-        keras.Input((cfg["timesteps"], FEATURES)), keras.layers.LSTM(UNITS, return_sequences=True),
-        keras.layers.LSTM(UNITS), keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((cfg["timesteps"], FEATURES)),
+            keras.layers.LSTM(UNITS, return_sequences=True),
+            keras.layers.LSTM(UNITS),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile(optimizer="adam", loss="mse")
     _, epoch_seconds, loss = keras_fit(model, x, y, BATCH, cfg["epochs"])
     return _result(cfg, epoch_seconds, loss)

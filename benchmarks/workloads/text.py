@@ -97,10 +97,14 @@ def run_keras(cfg: dict, device: str) -> dict:
     import keras
 
     x, y = data(cfg)
-    model = keras.Sequential([
-        keras.Input((cfg["timesteps"],), dtype="int32"), keras.layers.Embedding(VOCAB, EMBED),
-        keras.layers.LSTM(UNITS), keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((cfg["timesteps"],), dtype="int32"),
+            keras.layers.Embedding(VOCAB, EMBED),
+            keras.layers.LSTM(UNITS),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy")
     _, epoch_seconds, loss = keras_fit(model, x, y, BATCH, cfg["epochs"])
     return _result(cfg, epoch_seconds, loss)

@@ -35,8 +35,8 @@ def data(windows: int):
     """A smooth series in [0, 1] (a slow rise plus a seasonal wave), cut into overlapping windows."""
     t = np.arange(windows + STEPS, dtype="float64")
     series = (0.5 + 0.3 * np.sin(t / 4.0) + 0.2 * t / len(t)).astype("float32")
-    x = np.stack([series[i:i + STEPS] for i in range(windows)])[:, :, None]
-    y = series[STEPS:STEPS + windows, None]
+    x = np.stack([series[i : i + STEPS] for i in range(windows)])[:, :, None]
+    y = series[STEPS : STEPS + windows, None]
     return x, y
 
 
@@ -67,9 +67,13 @@ def run_keras(cfg: dict, device: str) -> dict:
     import keras
 
     x, y = data(cfg["windows"])
-    model = keras.Sequential([
-        keras.Input((STEPS, 1)), keras.layers.LSTM(UNITS, activation="relu"), keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((STEPS, 1)),
+            keras.layers.LSTM(UNITS, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile(optimizer="adam", loss="mse")
     seconds, _, loss = keras_fit(model, x, y, BATCH, cfg["epochs"])
     return {"value": seconds, "loss": loss}

@@ -29,8 +29,11 @@ class ProgbarLogger(Callback):
             self.progbar = _Silent()
             return
         verbose = self.params.get("verbose", 1)
-        self.progbar = Progbar(self.params.get("steps"), verbose=1 if verbose == "auto" else verbose,
-                               stream=self.stream or sys.stdout)
+        self.progbar = Progbar(
+            self.params.get("steps"),
+            verbose=1 if verbose == "auto" else verbose,
+            stream=self.stream or sys.stdout,
+        )
 
     def on_train_begin(self, logs=None):
         self._in_fit = True
@@ -81,5 +84,3 @@ class _Silent:
 
     def update(self, current, logs=None, finalize=False):
         self.current = current
-
-

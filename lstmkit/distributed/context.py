@@ -68,8 +68,10 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"{name}={value!r} in the environment is not an integer; torchrun sets it to the "
-                         "process's number. Launch with torchrun, or unset it.") from None
+        raise ValueError(
+            f"{name}={value!r} in the environment is not an integer; torchrun sets it to the "
+            "process's number. Launch with torchrun, or unset it."
+        ) from None
 
 
 def is_launched() -> bool:
@@ -104,7 +106,9 @@ def _timeout(timeout) -> float:
         except ValueError:
             raise ValueError(f"{TIMEOUT_ENV_VAR}={value!r} is not a number of seconds.") from None
     if not timeout > 0:
-        raise ValueError(f"The distributed timeout must be a positive number of seconds. Received: {timeout!r}")
+        raise ValueError(
+            f"The distributed timeout must be a positive number of seconds. Received: {timeout!r}"
+        )
     return float(timeout)
 
 
@@ -139,8 +143,10 @@ def initialize(timeout=None) -> Context:
     if _shut_down is not None:
         raise DistributedError(_shut_down)
     if not dist.is_available():
-        raise RuntimeError("This build of torch has no torch.distributed, so lstmkit cannot train in several "
-                           "processes. Install a standard torch build, or pass distributed=False.")
+        raise RuntimeError(
+            "This build of torch has no torch.distributed, so lstmkit cannot train in several "
+            "processes. Install a standard torch build, or pass distributed=False."
+        )
     if dist.is_initialized():
         if _context is None or _context.group is not dist.group.WORLD:
             _context = Context(created=False)
@@ -149,8 +155,10 @@ def initialize(timeout=None) -> Context:
     device = _device_for_this_process()
     name = "nccl" if device.type == "cuda" else "gloo"
     if name == "nccl" and not dist.is_nccl_available():
-        raise RuntimeError("lstmkit computes on CUDA but this torch build has no NCCL. Set LSTMKIT_DEVICE=cpu "
-                           "to train with gloo on the CPU.")
+        raise RuntimeError(
+            "lstmkit computes on CUDA but this torch build has no NCCL. Set LSTMKIT_DEVICE=cpu "
+            "to train with gloo on the CPU."
+        )
     dist.init_process_group(name, timeout=timedelta(seconds=seconds))
     _context = Context(created=True, timeout=seconds)
     return _context
@@ -180,7 +188,11 @@ def run_for(distributed, action: str) -> Run | None:
     distributed: 'auto' (distribute under torchrun with more than one process), True (the same, but an
     error when not launched that way) or False (never).
     """
-    if not (distributed is True or distributed is False or (isinstance(distributed, str) and distributed == "auto")):
+    if not (
+        distributed is True
+        or distributed is False
+        or (isinstance(distributed, str) and distributed == "auto")
+    ):
         raise ValueError(f"distributed must be 'auto', True or False. Received: distributed={distributed!r}")
     if distributed is False:
         return None
@@ -220,8 +232,10 @@ class Context:
         """After a failure in the loops: end the group so that no process waits for this one. The
         process that failed keeps the store until exit (it may host the message the others read)."""
         global _context, _shut_down, _failed
-        _shut_down = (f"{reason} The process group was shut down after that failure; restart the job "
-                      "(or pass distributed=False to compute in this process alone).")
+        _shut_down = (
+            f"{reason} The process group was shut down after that failure; restart the job "
+            "(or pass distributed=False to compute in this process alone)."
+        )
         _context = None
         if keep_store:
             _failed = self
@@ -274,8 +288,11 @@ class Run:
         Raises on every process when any failed (this process's own error is left to propagate) or when
         the processes were given different data. ``share`` (rank 0's) ends up in ``self.shared``.
         """
-        mine = {"error": None if error is None else f"{type(error).__name__}: {error}", "facts": facts,
-                "share": share}
+        mine = {
+            "error": None if error is None else f"{type(error).__name__}: {error}",
+            "facts": facts,
+            "share": share,
+        }
         gathered: list = [None] * self.world_size
         self._collective(dist.all_gather_object, gathered, mine)
         failed = [(r, g["error"]) for r, g in enumerate(gathered) if g["error"] is not None]
@@ -283,8 +300,10 @@ class Run:
             return
         if failed:
             quoted = "\n".join(f"  rank {r}: {message}" for r, message in failed)
-            raise DistributedError(f"{self.action} stopped on every process because {len(failed)} of the "
-                                   f"{self.world_size} processes failed while preparing:\n{quoted}")
+            raise DistributedError(
+                f"{self.action} stopped on every process because {len(failed)} of the "
+                f"{self.world_size} processes failed while preparing:\n{quoted}"
+            )
         for r, g in enumerate(gathered[1:], 1):
             if g["facts"] != gathered[0]["facts"]:
                 raise ValueError(_disagreement(self.action, r, gathered[0]["facts"], g["facts"]))
@@ -303,9 +322,11 @@ class Run:
         if message:
             return f"{self.action} stopped because another process failed: {message}"
         timeout = f" or the timeout ({self.context.timeout:g} s) passed" if self.context.timeout else ""
-        return (f"{self.action} stopped: a collective operation failed ({type(error).__name__}: "
-                f"{str(error).splitlines()[0] if str(error) else ''}). Another process probably stopped{timeout}; "
-                "its own output says why.")
+        return (
+            f"{self.action} stopped: a collective operation failed ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}). Another process probably stopped{timeout}; "
+            "its own output says why."
+        )
 
     def fail(self, error: BaseException) -> None:
         """This process failed inside the loops: leave the message for the others, end the group."""

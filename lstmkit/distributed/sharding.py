@@ -37,8 +37,15 @@ import torch
 
 from lstmkit.training.sources import ArraySource, BatchSource, IterableSource, SequenceSource
 
-__all__ = ["Shard", "ShardedArraySource", "ShardedSequenceSource", "contiguous_block", "describe_arrays",
-           "refuse_stateful", "split_step"]
+__all__ = [
+    "Shard",
+    "ShardedArraySource",
+    "ShardedSequenceSource",
+    "contiguous_block",
+    "describe_arrays",
+    "refuse_stateful",
+    "split_step",
+]
 
 
 def split_step(m: int, world: int, rank: int) -> tuple[int, int]:
@@ -69,6 +76,7 @@ def _generator(seed: int, epoch: int) -> torch.Generator:
 
 def describe_arrays(x: torch.Tensor, y: torch.Tensor | None) -> str:
     """Shapes and a few values, exactly as stored: equal on every process that was given the same data."""
+
     def sample(t):
         flat = t.reshape(-1)
         picks = torch.linspace(0, flat.numel() - 1, 8).long().to(flat.device)
@@ -117,8 +125,11 @@ class ShardedArraySource(BatchSource):
             self._shares.append((count / m, count))
             if order is not None:
                 rows = order[rows]
-            yield self.x[rows], None if self.y is None else self.y[rows], \
-                None if self.weights is None else self.weights[rows]
+            yield (
+                self.x[rows],
+                None if self.y is None else self.y[rows],
+                None if self.weights is None else self.weights[rows],
+            )
 
     def share(self, index: int, n: int) -> tuple[float, int]:
         return self._shares[index]
@@ -145,9 +156,12 @@ class ShardedSequenceSource(SequenceSource):
         if training:
             available = math.ceil(length / world)
             if steps is not None and steps > available:
-                warnings.warn(f"steps_per_epoch={steps} is more than the {available} steps that {loader.what} "
-                              f"({length} batches over {world} processes) holds; using {available}.",
-                              UserWarning, stacklevel=5)
+                warnings.warn(
+                    f"steps_per_epoch={steps} is more than the {available} steps that {loader.what} "
+                    f"({length} batches over {world} processes) holds; using {available}.",
+                    UserWarning,
+                    stacklevel=5,
+                )
             self.used = length if steps is None else min(steps * world, length)
             self.steps = math.ceil(self.used / world)
         else:
@@ -165,7 +179,9 @@ class ShardedSequenceSource(SequenceSource):
             return self.block
         order = list(range(self.used))
         if self.shuffle is True:
-            order = [order[i] for i in torch.randperm(len(order), generator=_generator(self.seed, epoch)).tolist()]
+            order = [
+                order[i] for i in torch.randperm(len(order), generator=_generator(self.seed, epoch)).tolist()
+            ]
         mine, self._shares = [], []
         for step in range(self.steps):
             first = step * self.world
@@ -188,13 +204,25 @@ class ShardedSequenceSource(SequenceSource):
 class _PerProcessIterableSource(IterableSource):
     """A generator or DataLoader read as it is in each process: each process's iterable is its share."""
 
-    def __init__(self, iterable, loader, steps, workers, max_queue_size, rank: int, world: int, training: bool,
-                 per_pass: bool = False):
+    def __init__(
+        self,
+        iterable,
+        loader,
+        steps,
+        workers,
+        max_queue_size,
+        rank: int,
+        world: int,
+        training: bool,
+        per_pass: bool = False,
+    ):
         super().__init__(iterable, loader, steps, workers=workers, max_queue_size=max_queue_size)
         self.rank, self.world, self.training = rank, world, training
         self.per_pass = per_pass  # steps = len(iterable): start a new pass every epoch
         self.seed = 0
-        self.facts = f"an iterable of batches, {steps} steps per epoch" if training else "an iterable of batches"
+        self.facts = (
+            f"an iterable of batches, {steps} steps per epoch" if training else "an iterable of batches"
+        )
 
     def batches(self, epoch: int):
         sampler = getattr(self.iterable, "sampler", None)
@@ -242,15 +270,21 @@ class Shard:
         padding = hi == lo
         rows = slice(0, 1) if padding else slice(lo, hi)
         facts = describe_arrays(x, y)
-        x, y, weights = (None if t is None else t[rows].to(device, non_blocking=True) for t in (x, y, weights))
+        x, y, weights = (
+            None if t is None else t[rows].to(device, non_blocking=True) for t in (x, y, weights)
+        )
         return _BlockArraySource(x, y, weights, batch_size, padding, facts)
 
     def sequence(self, sequence, loader, shuffle=False, steps: int | None = None):
         return ShardedSequenceSource(sequence, loader, shuffle, steps, self.rank, self.world, self.training)
 
     def iterable(self, iterable, loader, steps: int | None, workers: int, max_queue_size: int):
-        per_pass = self.training and steps is None and hasattr(iterable, "__len__") and \
-            not hasattr(iterable, "__next__")
+        per_pass = (
+            self.training
+            and steps is None
+            and hasattr(iterable, "__len__")
+            and not hasattr(iterable, "__next__")
+        )
         if per_pass:
             steps = len(iterable)  # a DataLoader: one pass per epoch (the agreement checks it is the same)
         if self.training and steps is None:
@@ -259,5 +293,6 @@ class Shard:
                 "steps_per_epoch=... so that every process takes the same number of steps. Pass it, or pass a "
                 "Sequence/PyDataset (lstmkit then gives each process its share of the batches)."
             )
-        return _PerProcessIterableSource(iterable, loader, steps, workers, max_queue_size, self.rank, self.world,
-                                         self.training, per_pass)
+        return _PerProcessIterableSource(
+            iterable, loader, steps, workers, max_queue_size, self.rank, self.world, self.training, per_pass
+        )

@@ -81,8 +81,9 @@ class GradientSync:
             if not grads:
                 continue
             flat = self.run.sum_(torch.cat([g.reshape(-1) for g in grads]))
-            torch._foreach_copy_(grads, [piece.view_as(g) for g, piece in zip(grads, flat.split(
-                [g.numel() for g in grads]))])
+            torch._foreach_copy_(
+                grads, [piece.view_as(g) for g, piece in zip(grads, flat.split([g.numel() for g in grads]))]
+            )
 
 
 def gather_rows(run, rows: torch.Tensor) -> torch.Tensor:

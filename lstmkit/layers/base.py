@@ -30,7 +30,12 @@ __all__ = ["InputShapeError", "KerasWeight", "Layer", "format_shape"]
 def format_shape(shape) -> str:
     """'(None, 10)' for (None, 10); '(5,)' for (5,)."""
     shape = tuple(shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 class InputShapeError(ValueError):
@@ -99,21 +104,38 @@ class Layer(torch.nn.Module):
     supports_masking: bool = False
     input_dtype: str = "float"  # "int" for layers that take token ids (Embedding)
 
-    def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
-                 batch_size=None, input_dim=None, **kwargs):
+    def __init__(
+        self,
+        *,
+        name=None,
+        trainable=True,
+        dtype=None,
+        input_shape=None,
+        batch_input_shape=None,
+        batch_size=None,
+        input_dim=None,
+        **kwargs,
+    ):
         super().__init__()
-        reject_unknown_kwargs(
-            type(self).__name__, kwargs, self._accepted_kwargs()
-        )
+        reject_unknown_kwargs(type(self).__name__, kwargs, self._accepted_kwargs())
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string. Received: name={name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self._dtype_name = dtype if isinstance(dtype, str) or dtype is None else str(dtype).replace("torch.", "")
+        self._dtype_name = (
+            dtype if isinstance(dtype, str) or dtype is None else str(dtype).replace("torch.", "")
+        )
         self.built = False
-        self.input_shape_declared = self._declared_shape(input_shape, batch_input_shape, batch_size, input_dim)
-        self.declared_batch_size = (self.input_shape_declared[0] if self.input_shape_declared
-                                    else None if batch_size is None else _positive_int(batch_size, "batch_size"))
+        self.input_shape_declared = self._declared_shape(
+            input_shape, batch_input_shape, batch_size, input_dim
+        )
+        self.declared_batch_size = (
+            self.input_shape_declared[0]
+            if self.input_shape_declared
+            else None
+            if batch_size is None
+            else _positive_int(batch_size, "batch_size")
+        )
         self.built_input_shape: tuple | None = None
         self._losses: list = []
 
@@ -144,8 +166,15 @@ class Layer(torch.nn.Module):
 
     def _declared_shape(self, input_shape, batch_input_shape, batch_size, input_dim):
         """Full input shape (batch axis first) declared in the constructor, or None."""
-        given = [n for n, v in (("input_shape", input_shape), ("batch_input_shape", batch_input_shape),
-                                ("input_dim", input_dim)) if v is not None]
+        given = [
+            n
+            for n, v in (
+                ("input_shape", input_shape),
+                ("batch_input_shape", batch_input_shape),
+                ("input_dim", input_dim),
+            )
+            if v is not None
+        ]
         if len(given) > 1:
             raise ValueError(
                 f"{type(self).__name__}: give only one of input_shape, batch_input_shape, input_dim. "
@@ -182,23 +211,33 @@ class Layer(torch.nn.Module):
         if wanted is not None and ndim != wanted:
             raise InputShapeError(
                 f"Layer '{self.name}' ({type(self).__name__}) expects {wanted}-D input "
-                f"{self.input_axes}".rstrip() + f"; received a {ndim}-D input of shape {format_shape(input_shape)}.",
-                self, input_shape, wanted,
+                f"{self.input_axes}".rstrip()
+                + f"; received a {ndim}-D input of shape {format_shape(input_shape)}.",
+                self,
+                input_shape,
+                wanted,
             )
         if self.min_ndim is not None and ndim < self.min_ndim:
             raise InputShapeError(
                 f"Layer '{self.name}' ({type(self).__name__}) expects input with at least {self.min_ndim} "
                 f"dimensions; received a {ndim}-D input of shape {format_shape(input_shape)}.",
-                self, input_shape, self.min_ndim,
+                self,
+                input_shape,
+                self.min_ndim,
             )
         built = self.built_input_shape
-        if built is not None and len(built) == ndim and None not in (built[-1], input_shape[-1]) \
-                and built[-1] != input_shape[-1]:
+        if (
+            built is not None
+            and len(built) == ndim
+            and None not in (built[-1], input_shape[-1])
+            and built[-1] != input_shape[-1]
+        ):
             # Only the feature axis is fixed by the weights; other axes (e.g. timesteps) may vary.
             raise InputShapeError(
                 f"Layer '{self.name}' ({type(self).__name__}) was built for inputs with {built[-1]} features "
                 f"(last axis), shape {format_shape(built)}; received shape {format_shape(input_shape)}.",
-                self, input_shape,
+                self,
+                input_shape,
             )
 
     def ensure_built(self, input_shape) -> None:
@@ -305,12 +344,18 @@ class Layer(torch.nn.Module):
     def regularization_losses(self) -> list[torch.Tensor]:
         """Penalties this layer adds to the training loss: those of the layers inside it, by default.
         Layers with regularizers of their own add theirs to this."""
-        return [p for child in self.children() if isinstance(child, Layer) for p in child.regularization_losses()]
+        return [
+            p for child in self.children() if isinstance(child, Layer) for p in child.regularization_losses()
+        ]
 
     def _penalties(self, *pairs) -> list[torch.Tensor]:
         """For ``regularization_losses``: each ``(regularizer, weight)`` pair's penalty (pairs with either one
         missing are skipped), then the inner layers' penalties."""
-        own = [regularizer(weight) for regularizer, weight in pairs if regularizer is not None and weight is not None]
+        own = [
+            regularizer(weight)
+            for regularizer, weight in pairs
+            if regularizer is not None and weight is not None
+        ]
         return own + Layer.regularization_losses(self)
 
     # ----------------------------------------------------------------- config
@@ -357,10 +402,10 @@ def _as_shape(shape, what: str) -> tuple:
     try:
         dims = tuple(shape)
     except TypeError:
-        raise TypeError(f"{what} must be a tuple such as (timesteps, features). Received: {what}={shape!r}") from None
+        raise TypeError(
+            f"{what} must be a tuple such as (timesteps, features). Received: {what}={shape!r}"
+        ) from None
     for d in dims:
         if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1):
-            raise ValueError(
-                f"{what} must contain positive integers or None. Received: {what}={shape!r}"
-            )
+            raise ValueError(f"{what} must contain positive integers or None. Received: {what}={shape!r}")
     return tuple(None if d is None else int(d) for d in dims)

@@ -82,7 +82,9 @@ def check_rank(layer: Layer, input_shape: tuple, extra: str = "") -> None:
         raise InputShapeError(
             f"Layer '{layer.name}' ({type(layer).__name__}) expects {layer.expected_ndim}-D input "
             f"{layer.input_axes}; received a {len(input_shape)}-D input of shape {format_shape(input_shape)}.{extra}",
-            layer, input_shape, layer.expected_ndim,
+            layer,
+            input_shape,
+            layer.expected_ndim,
         )
 
 
@@ -90,8 +92,10 @@ def time_distributed_hint(layer: Layer, input_shape: tuple) -> str:
     """For input with one axis too many: the sentence that tells how to apply the layer to each timestep."""
     if layer.expected_ndim is None or len(input_shape) != layer.expected_ndim + 1:
         return ""
-    return (" For input with one more axis, e.g. (batch, subsequences, steps, channels) in a CNN-LSTM, wrap the "
-            f"layer: TimeDistributed({type(layer).__name__}(...)).")
+    return (
+        " For input with one more axis, e.g. (batch, subsequences, steps, channels) in a CNN-LSTM, wrap the "
+        f"layer: TimeDistributed({type(layer).__name__}(...))."
+    )
 
 
 # ---------------------------------------------------------------------------- Conv1D
@@ -108,9 +112,23 @@ class Conv1D(Layer):
     expected_ndim = 3
     input_axes = "(batch, steps, channels)"
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
         owner = type(self).__name__
         self.data_format = data_format_mode(data_format, owner)  # read by _shape_from_input_dim
         super().__init__(**kwargs)
@@ -158,25 +176,33 @@ class Conv1D(Layer):
         if channels is None:
             raise InputShapeError(
                 f"Layer '{self.name}' (Conv1D) needs the number of channels (axis {channels_axis}) to be known; "
-                f"received input shape {format_shape(input_shape)}.", self, input_shape,
+                f"received input shape {format_shape(input_shape)}.",
+                self,
+                input_shape,
             )
         if channels % self.groups:
             raise InputShapeError(
                 f"Layer '{self.name}' (Conv1D) has groups={self.groups}, which must divide the {channels} input "
-                f"channels (input shape {format_shape(input_shape)}).", self, input_shape,
+                f"channels (input shape {format_shape(input_shape)}).",
+                self,
+                input_shape,
             )
         built = self.built_input_shape
         if built is not None and built[channels_axis] != channels:
             raise InputShapeError(
                 f"Layer '{self.name}' (Conv1D) was built for inputs with {built[channels_axis]} channels, shape "
-                f"{format_shape(built)}; received shape {format_shape(input_shape)}.", self, input_shape,
+                f"{format_shape(built)}; received shape {format_shape(input_shape)}.",
+                self,
+                input_shape,
             )
         if output_length(steps, self._window, self.strides[0], self.padding) == 0:
             raise InputShapeError(
                 f"Layer '{self.name}' (Conv1D) with kernel_size={self.kernel_size[0]} and dilation_rate="
                 f"{self.dilation_rate[0]} spans {self._window} steps, but its input has only {steps} steps "
                 f"(shape {format_shape(input_shape)}), so padding='valid' leaves no output. Use padding='same' "
-                "or 'causal', a smaller kernel_size, or longer input sequences.", self, input_shape,
+                "or 'causal', a smaller kernel_size, or longer input sequences.",
+                self,
+                input_shape,
             )
 
     def compute_output_shape(self, input_shape):
@@ -190,8 +216,9 @@ class Conv1D(Layer):
     def build(self, input_shape):
         channels = input_shape[self._axes()[1]]
         # Keras layout (kernel_size, channels/groups, filters), so that the initializer's fans are Keras's.
-        self.kernel = self._new_weight(self.kernel_size + (channels // self.groups, self.filters),
-                                       self.kernel_initializer)
+        self.kernel = self._new_weight(
+            self.kernel_size + (channels // self.groups, self.filters), self.kernel_initializer
+        )
         self.bias = self._new_weight((self.filters,), self.bias_initializer) if self.use_bias else None
 
     def regularization_losses(self):
@@ -211,8 +238,9 @@ class Conv1D(Layer):
         if left or right:
             x = F.pad(x, (left, right))
         # torch's weight layout is (filters, channels/groups, kernel_size): a permuted view of Keras's.
-        y = F.conv1d(x, self.kernel.permute(2, 1, 0), self.bias, self.strides[0], 0, self.dilation_rate[0],
-                     self.groups)
+        y = F.conv1d(
+            x, self.kernel.permute(2, 1, 0), self.bias, self.strides[0], 0, self.dilation_rate[0], self.groups
+        )
         if self.data_format == "channels_last":
             y = y.transpose(1, 2)
         return self.activation(y)

@@ -27,8 +27,17 @@ class Dense(Layer):
     input_axes = "(batch, ..., features)"
     supports_masking = True
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.units = _positive_units(units, "Dense")
         self.activation = activations.get(activation)
@@ -56,8 +65,10 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def regularization_losses(self):
-        return self._penalties((self.kernel_regularizer, getattr(self, "kernel", None)),
-                               (self.bias_regularizer, getattr(self, "bias", None)))
+        return self._penalties(
+            (self.kernel_regularizer, getattr(self, "kernel", None)),
+            (self.bias_regularizer, getattr(self, "bias", None)),
+        )
 
     def get_config(self):
         return {

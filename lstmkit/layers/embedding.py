@@ -35,8 +35,17 @@ class Embedding(Layer):
     input_axes = "(batch, sequence_length) of integer ids"
     input_dtype = "int"
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 mask_zero=False, weights=None, input_length=None, **kwargs):
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        mask_zero=False,
+        weights=None,
+        input_length=None,
+        **kwargs,
+    ):
         if input_length is not None:
             input_length = positive_int(input_length, "input_length", "Embedding")
             declared = kwargs.get("input_shape")
@@ -73,8 +82,9 @@ class Embedding(Layer):
     def check_input_shape(self, input_shape):
         # The last axis is the sequence length, which may vary between calls: only the rank is checked.
         if len(input_shape) < 1:
-            raise InputShapeError(f"Layer '{self.name}' (Embedding) needs an input with a batch axis.", self,
-                                  input_shape, 1)
+            raise InputShapeError(
+                f"Layer '{self.name}' (Embedding) needs an input with a batch axis.", self, input_shape, 1
+            )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

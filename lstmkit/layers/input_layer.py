@@ -40,13 +40,28 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
 class InputLayer(Layer):
     """A layer that only declares the input shape; it computes the identity."""
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
-                 input_shape=None, batch_input_shape=None, **kwargs):
+    def __init__(
+        self,
+        shape=None,
+        batch_size=None,
+        dtype=None,
+        batch_shape=None,
+        name=None,
+        input_shape=None,
+        batch_input_shape=None,
+        **kwargs,
+    ):
         if shape is not None and input_shape is None:
             input_shape = shape
         if batch_shape is not None and batch_input_shape is None:
             batch_input_shape = batch_shape
-        super().__init__(name=name, dtype=dtype, input_shape=input_shape, batch_input_shape=batch_input_shape,
-                         batch_size=batch_size, **kwargs)
+        super().__init__(
+            name=name,
+            dtype=dtype,
+            input_shape=input_shape,
+            batch_input_shape=batch_input_shape,
+            batch_size=batch_size,
+            **kwargs,
+        )
         if self.input_shape_declared is None:
             raise ValueError("InputLayer needs shape=(...) (or input_shape=/batch_input_shape=).")

@@ -25,8 +25,9 @@ class Masking(Layer):
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(mask_value, (bool, np.bool_)) or not isinstance(mask_value, (int, float, np.integer,
-                                                                                   np.floating)):
+        if isinstance(mask_value, (bool, np.bool_)) or not isinstance(
+            mask_value, (int, float, np.integer, np.floating)
+        ):
             raise TypeError(
                 f"Masking: mask_value must be a number (the padding value, e.g. 0.0 or -1.0). Received: "
                 f"mask_value={mask_value!r}"
@@ -37,7 +38,10 @@ class Masking(Layer):
         if len(input_shape) < 2:
             raise InputShapeError(
                 f"Layer '{self.name}' (Masking) expects input (batch, timesteps, features); received a "
-                f"{len(input_shape)}-D input of shape {format_shape(input_shape)}.", self, input_shape, 3,
+                f"{len(input_shape)}-D input of shape {format_shape(input_shape)}.",
+                self,
+                input_shape,
+                3,
             )
 
     def _keep(self, inputs: torch.Tensor) -> torch.Tensor:

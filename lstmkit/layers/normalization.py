@@ -27,8 +27,12 @@ _MASK_EPSILON = 1e-7  # Keras adds backend.epsilon() to the count of unmasked va
 
 
 def _number(value, what: str, owner: str, low: float, high: float | None = None) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or value < low or (high is not None and value > high):
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or value < low
+        or (high is not None and value > high)
+    ):
         bound = f"between {low} and {high}" if high is not None else f">= {low}"
         raise ValueError(f"{owner}: {what} must be a number {bound}. Received: {what}={value!r}")
     return float(value)
@@ -36,7 +40,9 @@ def _number(value, what: str, owner: str, low: float, high: float | None = None)
 
 def _axis_int(value, owner: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{owner}: axis must be an integer (e.g. -1 for the last axis). Received: axis={value!r}")
+        raise TypeError(
+            f"{owner}: axis must be an integer (e.g. -1 for the last axis). Received: axis={value!r}"
+        )
     return int(value)
 
 
@@ -55,14 +61,18 @@ def _resolve_axes(layer: Layer, axes: list[int], input_shape: tuple) -> list[int
             raise InputShapeError(
                 f"Layer '{layer.name}' ({type(layer).__name__}) has axis={axis}, which is not a feature axis of "
                 f"its {ndim}-D input of shape {format_shape(input_shape)}: use an axis from 1 to {ndim - 1} "
-                f"(or -1 for the last; axis 0 is the batch axis).", layer, input_shape,
+                f"(or -1 for the last; axis 0 is the batch axis).",
+                layer,
+                input_shape,
             )
         resolved.append(axis % ndim)
     for axis in resolved:
         if input_shape[axis] is None:
             raise InputShapeError(
                 f"Layer '{layer.name}' ({type(layer).__name__}) needs the size of axis {axis} to be known; received "
-                f"input shape {format_shape(input_shape)}.", layer, input_shape,
+                f"input shape {format_shape(input_shape)}.",
+                layer,
+                input_shape,
             )
     return sorted(resolved)
 
@@ -78,10 +88,14 @@ class _Normalization(Layer):
     def check_input_shape(self, input_shape):
         axes = self._axes_for(input_shape)
         built = self.built_input_shape
-        if built is not None and (len(built) != len(input_shape) or any(built[a] != input_shape[a] for a in axes)):
+        if built is not None and (
+            len(built) != len(input_shape) or any(built[a] != input_shape[a] for a in axes)
+        ):
             raise InputShapeError(
                 f"Layer '{self.name}' ({type(self).__name__}) was built for inputs of shape {format_shape(built)} "
-                f"(normalized axes {axes}); received shape {format_shape(input_shape)}.", self, input_shape,
+                f"(normalized axes {axes}); received shape {format_shape(input_shape)}.",
+                self,
+                input_shape,
             )
 
     def _make_affine(self, shape):
@@ -89,8 +103,10 @@ class _Normalization(Layer):
         self.beta = self._new_weight(shape, self.beta_initializer) if self.center else None
 
     def regularization_losses(self):
-        return self._penalties((self.gamma_regularizer, getattr(self, "gamma", None)),
-                               (self.beta_regularizer, getattr(self, "beta", None)))
+        return self._penalties(
+            (self.gamma_regularizer, getattr(self, "gamma", None)),
+            (self.beta_regularizer, getattr(self, "beta", None)),
+        )
 
     def _affine_config(self):
         return {
@@ -114,9 +130,21 @@ class BatchNormalization(_Normalization):
 
     min_ndim = 2
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.axis = _axis_int(axis, "BatchNormalization")
         self.momentum = _number(momentum, "momentum", "BatchNormalization", 0.0, 1.0)
@@ -133,7 +161,10 @@ class BatchNormalization(_Normalization):
         if len(input_shape) < 2:
             raise InputShapeError(
                 f"Layer '{self.name}' (BatchNormalization) expects input with at least 2 dimensions (batch, "
-                f"features); received shape {format_shape(input_shape)}.", self, input_shape, 2,
+                f"features); received shape {format_shape(input_shape)}.",
+                self,
+                input_shape,
+                2,
             )
         return _resolve_axes(self, [self.axis], input_shape)
 
@@ -145,8 +176,9 @@ class BatchNormalization(_Normalization):
         # fit() may update them in place later.
         with torch.inference_mode(False):
             self.register_buffer("moving_mean", self.moving_mean_initializer(shape, dtype=self.compute_dtype))
-            self.register_buffer("moving_variance",
-                                 self.moving_variance_initializer(shape, dtype=self.compute_dtype))
+            self.register_buffer(
+                "moving_variance", self.moving_variance_initializer(shape, dtype=self.compute_dtype)
+            )
 
     def keras_weights(self):
         weights = []
@@ -182,7 +214,9 @@ class BatchNormalization(_Normalization):
             with torch.no_grad():
                 momentum = self.momentum
                 self.moving_mean.copy_(self.moving_mean * momentum + mean.detach() * (1.0 - momentum))
-                self.moving_variance.copy_(self.moving_variance * momentum + variance.detach() * (1.0 - momentum))
+                self.moving_variance.copy_(
+                    self.moving_variance * momentum + variance.detach() * (1.0 - momentum)
+                )
         else:
             mean, variance = self.moving_mean, self.moving_variance
         # Keras's (TensorFlow's) arrangement: x * (gamma / sqrt(var + eps)) + (beta - mean * gamma / sqrt(...)).
@@ -219,8 +253,18 @@ class LayerNormalization(_Normalization):
 
     min_ndim = 2
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
             if not axis:
@@ -239,7 +283,10 @@ class LayerNormalization(_Normalization):
         if len(input_shape) < 2:
             raise InputShapeError(
                 f"Layer '{self.name}' (LayerNormalization) expects input with at least 2 dimensions (batch, "
-                f"features); received shape {format_shape(input_shape)}.", self, input_shape, 2,
+                f"features); received shape {format_shape(input_shape)}.",
+                self,
+                input_shape,
+                2,
             )
         return _resolve_axes(self, self.axis if isinstance(self.axis, list) else [self.axis], input_shape)
 
@@ -251,7 +298,9 @@ class LayerNormalization(_Normalization):
         axes = self._axes_for(tuple(inputs.shape))
         ndim = inputs.dim()
         if axes == list(range(ndim - len(axes), ndim)):  # trailing axes: torch's fused kernel
-            return F.layer_norm(inputs, tuple(inputs.shape[a] for a in axes), self.gamma, self.beta, self.epsilon)
+            return F.layer_norm(
+                inputs, tuple(inputs.shape[a] for a in axes), self.gamma, self.beta, self.epsilon
+            )
         variance, mean = torch.var_mean(inputs, dim=axes, keepdim=True, correction=0)
         shape = [inputs.shape[d] if d in axes else 1 for d in range(ndim)]
         inv = torch.rsqrt(variance + self.epsilon)

@@ -60,7 +60,9 @@ class _Pooling1D(Layer):
             raise InputShapeError(
                 f"Layer '{self.name}' ({type(self).__name__}) has pool_size={self.pool_size[0]}, but its input has "
                 f"only {steps} steps (shape {format_shape(input_shape)}), so padding='valid' leaves no output. Use "
-                "a smaller pool_size, padding='same', or longer input sequences.", self, input_shape,
+                "a smaller pool_size, padding='same', or longer input sequences.",
+                self,
+                input_shape,
             )
 
     def compute_output_shape(self, input_shape):
@@ -71,8 +73,11 @@ class _Pooling1D(Layer):
 
     def call(self, inputs):
         x = inputs.transpose(1, 2) if self.data_format == "channels_last" else inputs  # (N, C, L) for torch
-        left, right = same_padding(x.shape[-1], self.pool_size[0], self.strides[0]) \
-            if self.padding == "same" else (0, 0)
+        left, right = (
+            same_padding(x.shape[-1], self.pool_size[0], self.strides[0])
+            if self.padding == "same"
+            else (0, 0)
+        )
         y = self._pool(x, left, right)
         return y.transpose(1, 2) if self.data_format == "channels_last" else y
 
@@ -145,7 +150,11 @@ class _GlobalPooling1D(Layer):
         channels = input_shape[2] if self.data_format == "channels_last" else input_shape[1]
         if not self.keepdims:
             return (input_shape[0], channels)
-        return (input_shape[0], 1, channels) if self.data_format == "channels_last" else (input_shape[0], channels, 1)
+        return (
+            (input_shape[0], 1, channels)
+            if self.data_format == "channels_last"
+            else (input_shape[0], channels, 1)
+        )
 
     def compute_mask(self, inputs, mask=None):
         return None  # the steps axis is gone

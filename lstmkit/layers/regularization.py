@@ -24,8 +24,11 @@ __all__ = ["Dropout", "GaussianNoise", "SpatialDropout1D"]
 
 
 def _fraction(value, what: str, owner: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not 0 <= value <= 1:
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not 0 <= value <= 1
+    ):
         raise ValueError(f"{owner}: {what} must be a number between 0 and 1. Received: {what}={value!r}")
     return float(value)
 
@@ -169,8 +172,9 @@ class GaussianNoise(_RandomLayer):
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
             return inputs
-        noise = torch.randn(inputs.shape, dtype=inputs.dtype, device=inputs.device,
-                            generator=self._generator(inputs.device))
+        noise = torch.randn(
+            inputs.shape, dtype=inputs.dtype, device=inputs.device, generator=self._generator(inputs.device)
+        )
         return inputs + noise * self.stddev
 
     def get_config(self):

@@ -35,8 +35,9 @@ class Flatten(Layer):
 
     def check_input_shape(self, input_shape):
         if len(input_shape) < 1:
-            raise InputShapeError(f"Layer '{self.name}' (Flatten) needs an input with a batch axis.", self,
-                                  input_shape, 1)
+            raise InputShapeError(
+                f"Layer '{self.name}' (Flatten) needs an input with a batch axis.", self, input_shape, 1
+            )
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -92,14 +93,18 @@ class Reshape(Layer):
                 raise InputShapeError(
                     f"Layer '{self.name}' (Reshape) cannot reshape an input of shape {format_shape(full_shape)} "
                     f"({size} values per sample) to target_shape={format_shape(target)}: {size} is not divisible "
-                    f"by {known}, the product of the other sizes.", self, full_shape,
+                    f"by {known}, the product of the other sizes.",
+                    self,
+                    full_shape,
                 )
             return tuple(size // known if d == -1 else d for d in target)
         if size != known:
             raise InputShapeError(
                 f"Layer '{self.name}' (Reshape) cannot reshape an input of shape {format_shape(full_shape)} "
                 f"({size} values per sample) to target_shape={format_shape(target)} ({known} values). The number "
-                "of values must stay the same; use -1 for one size to have it worked out.", self, full_shape,
+                "of values must stay the same; use -1 for one size to have it worked out.",
+                self,
+                full_shape,
             )
         return target
 
@@ -142,7 +147,9 @@ class Permute(Layer):
         self.input_axes = "(batch, " + ", ".join(f"axis{i}" for i in range(1, self.expected_ndim)) + ")"
 
     def check_input_shape(self, input_shape):
-        check_rank(self, input_shape, f" dims={self.dims} permutes {len(self.dims)} axes after the batch axis.")
+        check_rank(
+            self, input_shape, f" dims={self.dims} permutes {len(self.dims)} axes after the batch axis."
+        )
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
@@ -170,8 +177,10 @@ class RepeatVector(Layer):
     def check_input_shape(self, input_shape):
         hint = ""
         if len(input_shape) == 3:
-            hint = (" RepeatVector repeats one vector per sample: if the layer before it is recurrent, set "
-                    "return_sequences=False on that layer so that it outputs (batch, units).")
+            hint = (
+                " RepeatVector repeats one vector per sample: if the layer before it is recurrent, set "
+                "return_sequences=False on that layer so that it outputs (batch, units)."
+            )
         check_rank(self, input_shape, hint)
 
     def compute_output_shape(self, input_shape):

@@ -38,11 +38,17 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
     """A new layer from ``{"class_name": ..., "config": {...}}``; unknown class names get a did-you-mean
     error that also says how to pass your own layer classes (``custom_objects={"MyLayer": MyLayer}``)."""
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"A layer config must be a dict with 'class_name' and 'config'. Received: {config!r}")
+        raise ValueError(
+            f"A layer config must be a dict with 'class_name' and 'config'. Received: {config!r}"
+        )
     table = {**layer_classes(), **(custom_objects or {})}
     name = config["class_name"]
-    cls = lookup("layer class", name, table,
-                 hint=f"If it is your own layer, pass it when loading: custom_objects={{{name!r}: {name}}}.")
+    cls = lookup(
+        "layer class",
+        name,
+        table,
+        hint=f"If it is your own layer, pass it when loading: custom_objects={{{name!r}: {name}}}.",
+    )
     layer_config = dict(config.get("config", {}))
     # lstmkit's from_config takes custom_objects (to rebuild inner layers); a user's may not.
     if "custom_objects" in inspect.signature(cls.from_config).parameters:

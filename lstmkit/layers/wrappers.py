@@ -55,7 +55,9 @@ class TimeDistributed(Layer):
         return InputShapeError(
             f"{err} (TimeDistributed '{self.name}' gives '{self.layer.name}' one timestep at a time: its input of "
             f"shape {format_shape(input_shape)} becomes {format_shape(inner)} per timestep.)",
-            self, input_shape, None if err.expected_ndim is None else err.expected_ndim + 1,
+            self,
+            input_shape,
+            None if err.expected_ndim is None else err.expected_ndim + 1,
         )
 
     def check_input_shape(self, input_shape):
@@ -63,7 +65,9 @@ class TimeDistributed(Layer):
             raise InputShapeError(
                 f"Layer '{self.name}' (TimeDistributed) expects input with at least 3 dimensions (batch, timesteps, "
                 f"...); received a {len(input_shape)}-D input of shape {format_shape(input_shape)}.",
-                self, input_shape, 3,
+                self,
+                input_shape,
+                3,
             )
         try:
             self.layer.check_input_shape(self._inner_shape(input_shape))

@@ -16,10 +16,29 @@ from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["Model"]
 
-_FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
-             "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
-             "validation_batch_size", "validation_freq", "max_queue_size", "workers", "use_multiprocessing",
-             "nb_epoch", "distributed"]
+_FIT_ARGS = [
+    "x",
+    "y",
+    "batch_size",
+    "epochs",
+    "verbose",
+    "callbacks",
+    "validation_split",
+    "validation_data",
+    "shuffle",
+    "class_weight",
+    "sample_weight",
+    "initial_epoch",
+    "steps_per_epoch",
+    "validation_steps",
+    "validation_batch_size",
+    "validation_freq",
+    "max_queue_size",
+    "workers",
+    "use_multiprocessing",
+    "nb_epoch",
+    "distributed",
+]
 
 
 def _set_multiprocessing(data, use_multiprocessing) -> None:
@@ -74,7 +93,9 @@ class Model(Layer):
     def regularization_loss(self):
         """Sum of the regularization penalties of all layers, or None when there are none."""
         if self._penalized is None:  # top-level layers report their inner layers' penalties too
-            self._penalized = [layer for layer in self.layers if layer.built and layer.regularization_losses()]
+            self._penalized = [
+                layer for layer in self.layers if layer.built and layer.regularization_losses()
+            ]
         if not self._penalized:
             return None
         return sum(p for layer in self._penalized for p in layer.regularization_losses())
@@ -127,15 +148,35 @@ class Model(Layer):
         return device
 
     # ------------------------------------------------------------------ life-cycle
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
-                run_eagerly=None, jit_compile=None, **kwargs):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        weighted_metrics=None,
+        run_eagerly=None,
+        jit_compile=None,
+        **kwargs,
+    ):
         """Configure training: ``compile(optimizer='adam', loss='mse', metrics=['mae'])``.
 
         ``run_eagerly`` is accepted and always true in effect (PyTorch runs eagerly).
         ``jit_compile`` may be None, False or 'auto' (lstmkit does not compile graphs).
         """
-        reject_unknown_kwargs("compile", kwargs, ["optimizer", "loss", "metrics", "loss_weights",
-                                                  "weighted_metrics", "run_eagerly", "jit_compile"])
+        reject_unknown_kwargs(
+            "compile",
+            kwargs,
+            [
+                "optimizer",
+                "loss",
+                "metrics",
+                "loss_weights",
+                "weighted_metrics",
+                "run_eagerly",
+                "jit_compile",
+            ],
+        )
         if jit_compile not in (None, False, "auto"):
             raise ValueError(
                 f"jit_compile={jit_compile!r} is not supported: lstmkit runs PyTorch eagerly and uses fused "
@@ -164,10 +205,30 @@ class Model(Layer):
             )
         return self.compiled
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
-            max_queue_size=None, workers=None, use_multiprocessing=None, distributed="auto", **kwargs):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+        max_queue_size=None,
+        workers=None,
+        use_multiprocessing=None,
+        distributed="auto",
+        **kwargs,
+    ):
         """Train for ``epochs`` passes over ``(x, y)``; returns a ``History``.
 
         x: an array (samples, timesteps, features) for recurrent models with y (samples, outputs) — or a
@@ -182,38 +243,125 @@ class Model(Layer):
             epochs = kwargs.pop("nb_epoch")
         reject_unknown_kwargs("fit", kwargs, _FIT_ARGS)
         _set_multiprocessing(x, use_multiprocessing)
-        return loops.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                         class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
-                         steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
-                         validation_batch_size=validation_batch_size, validation_freq=validation_freq,
-                         workers=workers, max_queue_size=max_queue_size, distributed=distributed)
+        return loops.fit(
+            self,
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
+            workers=workers,
+            max_queue_size=max_queue_size,
+            distributed=distributed,
+        )
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False, max_queue_size=None, workers=None, use_multiprocessing=None,
-                 distributed="auto", **kwargs):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+        max_queue_size=None,
+        workers=None,
+        use_multiprocessing=None,
+        distributed="auto",
+        **kwargs,
+    ):
         """The loss (a float) or ``[loss, metric, ...]`` (compile order) on ``(x, y)``; a dict if ``return_dict``.
         Under torchrun (``distributed='auto'``) each process evaluates its share; every process returns
         the values over all of them."""
-        reject_unknown_kwargs("evaluate", kwargs, ["x", "y", "batch_size", "verbose", "sample_weight", "steps",
-                                                   "callbacks", "return_dict", "max_queue_size", "workers",
-                                                   "use_multiprocessing", "distributed"])
+        reject_unknown_kwargs(
+            "evaluate",
+            kwargs,
+            [
+                "x",
+                "y",
+                "batch_size",
+                "verbose",
+                "sample_weight",
+                "steps",
+                "callbacks",
+                "return_dict",
+                "max_queue_size",
+                "workers",
+                "use_multiprocessing",
+                "distributed",
+            ],
+        )
         _set_multiprocessing(x, use_multiprocessing)
-        return loops.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
-                              steps=steps, callbacks=callbacks, return_dict=return_dict, workers=workers,
-                              max_queue_size=max_queue_size, distributed=distributed)
+        return loops.evaluate(
+            self,
+            x,
+            y,
+            batch_size=batch_size,
+            verbose=verbose,
+            sample_weight=sample_weight,
+            steps=steps,
+            callbacks=callbacks,
+            return_dict=return_dict,
+            workers=workers,
+            max_queue_size=max_queue_size,
+            distributed=distributed,
+        )
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, max_queue_size=None,
-                workers=None, use_multiprocessing=None, distributed="auto", **kwargs) -> np.ndarray:
+    def predict(
+        self,
+        x,
+        batch_size=None,
+        verbose="auto",
+        steps=None,
+        callbacks=None,
+        max_queue_size=None,
+        workers=None,
+        use_multiprocessing=None,
+        distributed="auto",
+        **kwargs,
+    ) -> np.ndarray:
         """The model output for ``x`` as a NumPy array of shape (samples, ...).
         Under torchrun (``distributed='auto'``) each process predicts its share; every process returns
         the whole output, in the order of ``x``."""
-        reject_unknown_kwargs("predict", kwargs, ["x", "batch_size", "verbose", "steps", "callbacks",
-                                                  "max_queue_size", "workers", "use_multiprocessing",
-                                                  "distributed"])
+        reject_unknown_kwargs(
+            "predict",
+            kwargs,
+            [
+                "x",
+                "batch_size",
+                "verbose",
+                "steps",
+                "callbacks",
+                "max_queue_size",
+                "workers",
+                "use_multiprocessing",
+                "distributed",
+            ],
+        )
         _set_multiprocessing(x, use_multiprocessing)
-        return loops.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks,
-                             workers=workers, max_queue_size=max_queue_size, distributed=distributed)
+        return loops.predict(
+            self,
+            x,
+            batch_size=batch_size,
+            verbose=verbose,
+            steps=steps,
+            callbacks=callbacks,
+            workers=workers,
+            max_queue_size=max_queue_size,
+            distributed=distributed,
+        )
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; the batch's loss, or [loss, metrics...]."""
@@ -226,24 +374,79 @@ class Model(Layer):
         return loops.predict_on_batch(self, x)
 
     # Keras 2's generator methods: the same loops, which take generators and Sequences directly.
-    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
-                      validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
-                      max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
-        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
-                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
-                        validation_freq=validation_freq, class_weight=class_weight, max_queue_size=max_queue_size,
-                        workers=workers, use_multiprocessing=use_multiprocessing, shuffle=shuffle,
-                        initial_epoch=initial_epoch)
+    def fit_generator(
+        self,
+        generator,
+        steps_per_epoch=None,
+        epochs=1,
+        verbose=1,
+        callbacks=None,
+        validation_data=None,
+        validation_steps=None,
+        validation_freq=1,
+        class_weight=None,
+        max_queue_size=10,
+        workers=1,
+        use_multiprocessing=False,
+        shuffle=True,
+        initial_epoch=0,
+    ):
+        return self.fit(
+            generator,
+            steps_per_epoch=steps_per_epoch,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_data=validation_data,
+            validation_steps=validation_steps,
+            validation_freq=validation_freq,
+            class_weight=class_weight,
+            max_queue_size=max_queue_size,
+            workers=workers,
+            use_multiprocessing=use_multiprocessing,
+            shuffle=shuffle,
+            initial_epoch=initial_epoch,
+        )
 
-    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
-                           use_multiprocessing=False, verbose=0):
-        return self.evaluate(generator, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
-                             workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
+    def evaluate_generator(
+        self,
+        generator,
+        steps=None,
+        callbacks=None,
+        max_queue_size=10,
+        workers=1,
+        use_multiprocessing=False,
+        verbose=0,
+    ):
+        return self.evaluate(
+            generator,
+            steps=steps,
+            callbacks=callbacks,
+            max_queue_size=max_queue_size,
+            workers=workers,
+            use_multiprocessing=use_multiprocessing,
+            verbose=verbose,
+        )
 
-    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
-                          use_multiprocessing=False, verbose=0):
-        return self.predict(generator, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
-                            workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
+    def predict_generator(
+        self,
+        generator,
+        steps=None,
+        callbacks=None,
+        max_queue_size=10,
+        workers=1,
+        use_multiprocessing=False,
+        verbose=0,
+    ):
+        return self.predict(
+            generator,
+            steps=steps,
+            callbacks=callbacks,
+            max_queue_size=max_queue_size,
+            workers=workers,
+            use_multiprocessing=use_multiprocessing,
+            verbose=verbose,
+        )
 
     def predict_classes(self, x, batch_size=None, verbose=0) -> np.ndarray:
         """Keras 2: class labels. argmax over the last axis for outputs wider than 1, else ``p > 0.5`` as int32."""
@@ -263,7 +466,11 @@ class Model(Layer):
             if getattr(layer, "stateful", False) and size is not None:
                 return size
         declared = getattr(self, "declared_input_shape", None)
-        if declared and declared[0] is not None and any(getattr(m, "stateful", False) for m in self.sublayers()):
+        if (
+            declared
+            and declared[0] is not None
+            and any(getattr(m, "stateful", False) for m in self.sublayers())
+        ):
             return declared[0]
         return None
 

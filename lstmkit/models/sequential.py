@@ -115,9 +115,12 @@ class Sequential(Model):
             try:
                 layer.ensure_built(shape)
             except InputShapeError as err:
-                hint = previous.hint_for_next_layer(err) if previous is not None else self._first_layer_hint(err)
-                raise InputShapeError(f"{err} {hint}".strip(), err.layer, err.received_shape,
-                                      err.expected_ndim) from None
+                hint = (
+                    previous.hint_for_next_layer(err) if previous is not None else self._first_layer_hint(err)
+                )
+                raise InputShapeError(
+                    f"{err} {hint}".strip(), err.layer, err.received_shape, err.expected_ndim
+                ) from None
             shape = layer.compute_output_shape(shape)
             shapes.append(shape)
             previous = layer
@@ -129,9 +132,11 @@ class Sequential(Model):
     def _first_layer_hint(err: InputShapeError) -> str:
         if err.expected_ndim == 3 and len(err.received_shape) == 2:
             n = err.received_shape[1]
-            return (f"input_shape gives the shape of one sample, (timesteps, features): use input_shape=({n}, 1) "
-                    f"for {n} timesteps of one feature (then X = X.reshape((len(X), {n}, 1))), or input_shape=(1, {n}) "
-                    f"for one timestep of {n} features (X = X.reshape((len(X), 1, {n}))).")
+            return (
+                f"input_shape gives the shape of one sample, (timesteps, features): use input_shape=({n}, 1) "
+                f"for {n} timesteps of one feature (then X = X.reshape((len(X), {n}, 1))), or input_shape=(1, {n}) "
+                f"for one timestep of {n} features (X = X.reshape((len(X), 1, {n})))."
+            )
         return ""
 
     def build(self, input_shape=None) -> None:
@@ -149,8 +154,12 @@ class Sequential(Model):
         if not self.stack:
             raise ValueError(f"Sequential model '{self.name}' has no layers; add some with model.add(...).")
         first = self.stack[0]
-        check_model_input(tuple(x_shape), self.declared_input_shape, first.expected_ndim,
-                          f"The first layer '{first.name}' ({type(first).__name__})")
+        check_model_input(
+            tuple(x_shape),
+            self.declared_input_shape,
+            first.expected_ndim,
+            f"The first layer '{first.name}' ({type(first).__name__})",
+        )
         if not self.built or self._layers_unbuilt():
             self._infer_shapes((None,) + tuple(x_shape[1:]))
         else:
@@ -168,8 +177,10 @@ class Sequential(Model):
     def describe_output_fix(self) -> str:
         for layer in reversed(self.stack):
             if getattr(layer, "return_sequences", False):
-                return (f"The last recurrent layer '{layer.name}' has return_sequences=True: set "
-                        "return_sequences=False on it so that the layers after it see only its last timestep.")
+                return (
+                    f"The last recurrent layer '{layer.name}' has return_sequences=True: set "
+                    "return_sequences=False on it so that the layers after it see only its last timestep."
+                )
         return ""
 
     @property

@@ -15,7 +15,14 @@ from lstmkit.training.progress import can_encode
 __all__ = ["summarize"]
 
 _UNICODE = {"top": "┏┳┓━", "head": "┃", "under_head": "┡╇┩━", "row": "│", "between": "├┼┤─", "bottom": "└┴┘─"}
-_ASCII = {"top": "++++-", "head": "|", "under_head": "++++=", "row": "|", "between": "++++-", "bottom": "++++-"}
+_ASCII = {
+    "top": "++++-",
+    "head": "|",
+    "under_head": "++++=",
+    "row": "|",
+    "between": "++++-",
+    "bottom": "++++-",
+}
 
 
 def _human_bytes(n: int) -> str:
@@ -85,7 +92,9 @@ def summarize(model, line_length=None, print_fn=None, show_trainable=False) -> N
 
     built_layers = [layer for layer in model.layers if layer.built]
     total = sum(layer.count_params() for layer in built_layers)
-    trainable = sum(w.size for layer in built_layers for w in layer.trainable_weights) if model.trainable else 0
+    trainable = (
+        sum(w.size for layer in built_layers for w in layer.trainable_weights) if model.trainable else 0
+    )
     itemsize = next((p.element_size() for p in model.parameters()), 4)
     out(f" Total params: {total:,} ({_human_bytes(total * itemsize)})")
     out(f" Trainable params: {trainable:,} ({_human_bytes(trainable * itemsize)})")

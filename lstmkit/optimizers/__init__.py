@@ -58,7 +58,10 @@ def deserialize(config: dict, custom_objects=None) -> Optimizer:
     options = dict(config.get("config", {}))
     rate = options.get("learning_rate")
     if isinstance(rate, dict):
-        schedule_cls = lookup("learning-rate schedule", rate["class_name"],
-                              {n: getattr(schedules, n) for n in schedules.__all__})
+        schedule_cls = lookup(
+            "learning-rate schedule",
+            rate["class_name"],
+            {n: getattr(schedules, n) for n in schedules.__all__},
+        )
         options["learning_rate"] = schedule_cls.from_config(rate["config"])
     return cls.from_config(options)

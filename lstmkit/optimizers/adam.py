@@ -40,7 +40,7 @@ class Adam(Optimizer):
 
     def _update(self, params, grads, slots, lr, step):
         m, v = slots["momentum"], slots["velocity"]
-        alpha = lr * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
+        alpha = lr * math.sqrt(1.0 - self.beta_2**step) / (1.0 - self.beta_1**step)
         torch._foreach_lerp_(m, grads, 1.0 - self.beta_1)
         torch._foreach_mul_(v, self.beta_2)
         torch._foreach_addcmul_(v, grads, grads, value=1.0 - self.beta_2)
@@ -52,17 +52,37 @@ class Adam(Optimizer):
         torch._foreach_addcdiv_(params, m, denominator, value=-alpha)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay; Keras's default ``weight_decay=0.004``."""
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-                         amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            weight_decay=weight_decay,
+            **kwargs,
+        )
 
 
 class Adamax(Optimizer):
@@ -85,7 +105,7 @@ class Adamax(Optimizer):
         torch._foreach_mul_(u, self.beta_2)
         torch._foreach_maximum_(u, torch._foreach_abs(grads))
         denominator = torch._foreach_add(u, self.epsilon)
-        torch._foreach_addcdiv_(params, m, denominator, value=-lr / (1.0 - self.beta_1 ** step))
+        torch._foreach_addcdiv_(params, m, denominator, value=-lr / (1.0 - self.beta_1**step))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -105,7 +125,7 @@ class Nadam(Optimizer):
         self._u_product = 1.0
 
     def _u(self, step):
-        return self.beta_1 * (1.0 - 0.5 * 0.96 ** step)
+        return self.beta_1 * (1.0 - 0.5 * 0.96**step)
 
     def apply(self, params):
         # The running product of u_t advances once per step, before the update (as in Keras).
@@ -131,7 +151,7 @@ class Nadam(Optimizer):
         torch._foreach_addcmul_(v, grads, grads, value=1.0 - self.beta_2)
         m_hat = torch._foreach_mul(m, u_next / (1.0 - u_product_next))
         torch._foreach_add_(m_hat, grads, alpha=(1.0 - u_t) / (1.0 - self._u_product))
-        denominator = torch._foreach_sqrt(torch._foreach_div(v, 1.0 - self.beta_2 ** step))
+        denominator = torch._foreach_sqrt(torch._foreach_div(v, 1.0 - self.beta_2**step))
         torch._foreach_add_(denominator, self.epsilon)
         torch._foreach_addcdiv_(params, m_hat, denominator, value=-lr)
 

@@ -36,19 +36,47 @@ class Optimizer:
 
     _slots: tuple[str, ...] = ()
 
-    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+        **kwargs,
+    ):
         legacy_lr = kwargs.pop("lr", None)
         legacy_decay = kwargs.pop("decay", None)
-        reject_unknown_kwargs(type(self).__name__, kwargs,
-                              ["learning_rate", "lr", "decay", "weight_decay", "clipnorm", "clipvalue",
-                               "global_clipnorm", "name"])
+        reject_unknown_kwargs(
+            type(self).__name__,
+            kwargs,
+            [
+                "learning_rate",
+                "lr",
+                "decay",
+                "weight_decay",
+                "clipnorm",
+                "clipvalue",
+                "global_clipnorm",
+                "name",
+            ],
+        )
         if legacy_lr is not None:
             learning_rate = legacy_lr  # Keras 2 spelling; it must take effect.
-        clips = [n for n, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
-                                ("global_clipnorm", global_clipnorm)) if v is not None]
+        clips = [
+            n
+            for n, v in (
+                ("clipnorm", clipnorm),
+                ("clipvalue", clipvalue),
+                ("global_clipnorm", global_clipnorm),
+            )
+            if v is not None
+        ]
         if len(clips) > 1:
-            raise ValueError(f"Use only one of clipnorm, clipvalue, global_clipnorm. Received: {', '.join(clips)}.")
+            raise ValueError(
+                f"Use only one of clipnorm, clipvalue, global_clipnorm. Received: {', '.join(clips)}."
+            )
         self.name = name or type(self).__name__.lower()
         self.learning_rate = learning_rate
         self.decay = _check_non_negative(legacy_decay, "decay") or 0.0
@@ -76,7 +104,9 @@ class Optimizer:
         except (TypeError, ValueError):
             raise TypeError(f"learning_rate must be a number or a schedule. Received: {value!r}") from None
         if not math.isfinite(rate) or rate < 0:
-            raise ValueError(f"learning_rate must be a non-negative number. Received: learning_rate={value!r}")
+            raise ValueError(
+                f"learning_rate must be a non-negative number. Received: learning_rate={value!r}"
+            )
         self._learning_rate = rate
 
     lr = learning_rate  # Keras 2 attribute name
@@ -109,7 +139,9 @@ class Optimizer:
             return torch._foreach_mul(grads, scales)
         if self.global_clipnorm is not None:
             total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-            return torch._foreach_mul(grads, self.global_clipnorm / torch.clamp(total, min=self.global_clipnorm))
+            return torch._foreach_mul(
+                grads, self.global_clipnorm / torch.clamp(total, min=self.global_clipnorm)
+            )
         return grads
 
     def zero_grad(self, params) -> None:
@@ -122,8 +154,12 @@ class Optimizer:
         """The gradient tensors the next ``apply`` reads, one list per group of parameters: on the CPU one
         flat buffer holding every gradient (change it in place, e.g. all-reduce it), elsewhere the
         parameters' own ``.grad`` tensors."""
-        return [[group.flat_grad] if group.flat_grad is not None
-                else [p.grad for p in group.params if p.grad is not None] for group in self._plan(params)]
+        return [
+            [group.flat_grad]
+            if group.flat_grad is not None
+            else [p.grad for p in group.params if p.grad is not None]
+            for group in self._plan(params)
+        ]
 
     def apply(self, params) -> None:
         """One update of ``params`` from their ``.grad`` (parameters without a gradient are skipped)."""
@@ -153,7 +189,9 @@ class Optimizer:
         """Keras API: ``apply_gradients(zip(grads, params))``."""
         params = []
         for grad, param in grads_and_vars:
-            param.grad = None if grad is None else torch.as_tensor(grad, dtype=param.dtype, device=param.device)
+            param.grad = (
+                None if grad is None else torch.as_tensor(grad, dtype=param.dtype, device=param.device)
+            )
             params.append(param)
         self.apply(params)
 
@@ -170,7 +208,10 @@ class Optimizer:
     # ------------------------------------------------------------------ config and state
     def get_config(self) -> dict:
         rate = self._learning_rate
-        config = {"name": self.name, "learning_rate": rate if not callable(rate) else _serialize_schedule(rate)}
+        config = {
+            "name": self.name,
+            "learning_rate": rate if not callable(rate) else _serialize_schedule(rate),
+        }
         for key in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key) is not None:
                 config[key] = getattr(self, key)
@@ -206,8 +247,9 @@ class Optimizer:
         parameter's device and dtype; None clears a parameter's state."""
         params, slots = list(params), list(slots)
         if len(params) != len(slots):
-            raise ValueError(f"set_slots needs one entry per parameter: {len(params)} parameters, "
-                             f"{len(slots)} entries.")
+            raise ValueError(
+                f"set_slots needs one entry per parameter: {len(params)} parameters, {len(slots)} entries."
+            )
         for param, values in zip(params, slots):
             if values is None:
                 self.state.pop(param, None)
@@ -216,8 +258,10 @@ class Optimizer:
             for name, value in values.items():
                 value = torch.as_tensor(value)
                 if tuple(value.shape) != tuple(param.shape):
-                    raise ValueError(f"Optimizer slot {name!r} has shape {tuple(value.shape)}; its parameter "
-                                     f"has shape {tuple(param.shape)}.")
+                    raise ValueError(
+                        f"Optimizer slot {name!r} has shape {tuple(value.shape)}; its parameter "
+                        f"has shape {tuple(param.shape)}."
+                    )
                 restored[name] = value.to(device=param.device, dtype=param.dtype).clone()
             self.state[param] = restored
         self._plans = {}  # plans hold the old slot tensors

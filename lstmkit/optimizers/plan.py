@@ -57,5 +57,8 @@ class ParamGroup:
         if all(p.grad is view for p, view in zip(self.params, self.grad_views)):
             return [self.flat_grad]
         # Gradients were set from outside (apply_gradients): gather them into the flat layout.
-        return [torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
-                           for p in self.params])]
+        return [
+            torch.cat(
+                [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self.params]
+            )
+        ]

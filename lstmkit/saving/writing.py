@@ -132,5 +132,3 @@ def json_default(value):
         "hold numbers, strings, booleans, None, lists and dicts. If it comes from your own layer's "
         "get_config(), return a plain value there (and rebuild the object in from_config)."
     )
-
-

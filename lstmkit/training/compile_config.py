@@ -28,18 +28,25 @@ class CompileConfig:
     'accuracy' means binary, categorical or sparse categorical accuracy depending on them.
     """
 
-    def __init__(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None):
+    def __init__(
+        self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None
+    ):
         self.optimizer = optimizers.get(optimizer)
         self.loss_identifier = loss
         self.loss = None if loss is None else losses.get(loss)
         self.loss_weight = self._loss_weight(loss_weights)
         # The mean over the last axis, then over the batch, equals one mean over everything: one fused
         # operation (and one backward node) instead of four.
-        self._fused_loss = {losses.mean_squared_error: F.mse_loss, losses.mean_absolute_error: F.l1_loss}.get(
-            self.loss) if not isinstance(self.loss, losses.Loss) else None
+        self._fused_loss = (
+            {losses.mean_squared_error: F.mse_loss, losses.mean_absolute_error: F.l1_loss}.get(self.loss)
+            if not isinstance(self.loss, losses.Loss)
+            else None
+        )
         self.metric_identifiers = self._metric_list(metrics)
         self.weighted_metric_identifiers = self._metric_list(weighted_metrics)
-        for identifier in self.metric_identifiers + self.weighted_metric_identifiers:  # fail on unknown names now, not at fit time
+        for identifier in (
+            self.metric_identifiers + self.weighted_metric_identifiers
+        ):  # fail on unknown names now, not at fit time
             if not (isinstance(identifier, str) and identifier in metrics_module.PLACEHOLDERS):
                 metrics_module.get(identifier)
         self.metrics: list | None = None
@@ -64,7 +71,11 @@ class CompileConfig:
     def _metric_list(metrics) -> list:
         if metrics is None:
             return []
-        if isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics) and not isinstance(metrics, type):
+        if (
+            isinstance(metrics, (str, metrics_module.Metric))
+            or callable(metrics)
+            and not isinstance(metrics, type)
+        ):
             return [metrics]
         if isinstance(metrics, dict):
             values = list(metrics.values())
@@ -83,7 +94,8 @@ class CompileConfig:
                 "exactly matching classes, which means nothing for a continuous (regression) target; with one "
                 "output it becomes binary accuracy (outputs thresholded at 0.5). For regression use "
                 "metrics=['mae'] or ['mse'].",
-                UserWarning, stacklevel=4,
+                UserWarning,
+                stacklevel=4,
             )
 
     # ------------------------------------------------------------------ first data
@@ -94,16 +106,20 @@ class CompileConfig:
         do not (as in Keras).
         """
         if self.metrics is None:
+
             def make(identifier, weighted):
                 if isinstance(identifier, str) and identifier in metrics_module.PLACEHOLDERS:
-                    metric = metrics_module.resolve_placeholder(identifier, tuple(y_shape), tuple(output_shape))
+                    metric = metrics_module.resolve_placeholder(
+                        identifier, tuple(y_shape), tuple(output_shape)
+                    )
                 else:
                     metric = metrics_module.get(identifier)
                 metric.weighted = weighted
                 return metric
 
             self.metrics = [make(m, False) for m in self.metric_identifiers] + [
-                make(m, True) for m in self.weighted_metric_identifiers]
+                make(m, True) for m in self.weighted_metric_identifiers
+            ]
         return self.metrics
 
     def check_targets(self, y: torch.Tensor, output_shape: tuple, describe_output: str) -> None:
@@ -139,19 +155,28 @@ class CompileConfig:
 
     def _mismatch_message(self, y, output_shape, describe_output, name) -> str:
         n = y.shape[0]
-        message = (f"The model output has shape {format_shape(output_shape)} but y has shape {format_shape(y.shape)}; "
-                   f"the loss {name!r} compares them element by element. ")
+        message = (
+            f"The model output has shape {format_shape(output_shape)} but y has shape {format_shape(y.shape)}; "
+            f"the loss {name!r} compares them element by element. "
+        )
         if len(output_shape) == y.dim() + 1 and len(output_shape) == 3:
-            message += (f"The model returns a whole sequence per sample. {describe_output} Or give one target per "
-                        f"timestep, y of shape {format_shape((n,) + tuple(output_shape[1:]))}.")
+            message += (
+                f"The model returns a whole sequence per sample. {describe_output} Or give one target per "
+                f"timestep, y of shape {format_shape((n,) + tuple(output_shape[1:]))}."
+            )
         elif losses.base_function(self.loss) is losses.categorical_crossentropy and (
-                y.dim() == 1 or y.shape[-1] == 1):
-            message += (f"y looks like class indices, but categorical_crossentropy wants one-hot rows of "
-                        f"width {output_shape[-1]}: use loss='sparse_categorical_crossentropy', or "
-                        f"y = lstmkit.utils.to_categorical(y, {output_shape[-1]}).")
+            y.dim() == 1 or y.shape[-1] == 1
+        ):
+            message += (
+                f"y looks like class indices, but categorical_crossentropy wants one-hot rows of "
+                f"width {output_shape[-1]}: use loss='sparse_categorical_crossentropy', or "
+                f"y = lstmkit.utils.to_categorical(y, {output_shape[-1]})."
+            )
         else:
-            message += (f"Make them agree: the last layer has {output_shape[-1]} unit(s) and y has "
-                        f"{y.shape[-1] if y.dim() > 1 else 1} value(s) per sample.")
+            message += (
+                f"Make them agree: the last layer has {output_shape[-1]} unit(s) and y has "
+                f"{y.shape[-1] if y.dim() > 1 else 1} value(s) per sample."
+            )
         return message
 
     # ------------------------------------------------------------------ per batch
@@ -162,12 +187,20 @@ class CompileConfig:
         the (weighted) mean over the unmasked ones, as in Keras.
         """
         mask = getattr(y_pred, "_keras_mask", None)
-        if mask is None and sample_weight is None and self._fused_loss is not None and y_true.shape == y_pred.shape:
+        if (
+            mask is None
+            and sample_weight is None
+            and self._fused_loss is not None
+            and y_true.shape == y_pred.shape
+        ):
             value = self._fused_loss(y_pred, y_true)
             return value * self.loss_weight if self.loss_weight != 1.0 else value
         if mask is not None:
-            sample_weight = masked_weights(mask, sample_weight, self.loss.reduction
-                                           if isinstance(self.loss, losses.Loss) else "sum_over_batch_size")
+            sample_weight = masked_weights(
+                mask,
+                sample_weight,
+                self.loss.reduction if isinstance(self.loss, losses.Loss) else "sum_over_batch_size",
+            )
         if isinstance(self.loss, losses.Loss):
             value = self.loss(y_true, y_pred, sample_weight)
         else:

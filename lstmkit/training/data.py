@@ -33,7 +33,9 @@ def _to_numpy(data, what: str) -> np.ndarray:
                 arr = arr.astype(np.float64)
             except (TypeError, ValueError):
                 dtypes = data.dtypes.items() if hasattr(data.dtypes, "items") else [(data.name, data.dtypes)]
-                bad = [f"{col!r} ({dtype})" for col, dtype in dtypes if getattr(dtype, "kind", "O") not in "biuf"]
+                bad = [
+                    f"{col!r} ({dtype})" for col, dtype in dtypes if getattr(dtype, "kind", "O") not in "biuf"
+                ]
                 raise TypeError(
                     f"{what} is a pandas object with non-numeric column(s) {', '.join(bad)}. Convert them first, "
                     "e.g. df = df.apply(pd.to_numeric, errors='coerce').dropna(), or drop those columns."
@@ -75,8 +77,14 @@ def _check_numeric(arr: np.ndarray, what: str) -> None:
                 index = tuple(int(v) for v in np.unravel_index(i, arr.shape))
                 example = f" (e.g. {value!r} at index {index})"
                 break
-    kind = {"U": "strings", "S": "bytes", "O": "Python objects", "M": "dates", "m": "time deltas",
-            "c": "complex numbers"}.get(arr.dtype.kind, str(arr.dtype))
+    kind = {
+        "U": "strings",
+        "S": "bytes",
+        "O": "Python objects",
+        "M": "dates",
+        "m": "time deltas",
+        "c": "complex numbers",
+    }.get(arr.dtype.kind, str(arr.dtype))
     raise TypeError(
         f"{what} has dtype {arr.dtype} ({kind}){example}, but the model needs numbers. Convert it first, e.g. "
         f"{_name(what)} = np.asarray({_name(what)}, dtype='float32'), or pd.to_numeric for DataFrame columns; "
@@ -90,7 +98,7 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
     flat = t.reshape(-1)
     bad_count, first = 0, None
     for start in range(0, flat.numel(), _CHUNK_ELEMENTS):
-        piece = flat[start:start + _CHUNK_ELEMENTS]
+        piece = flat[start : start + _CHUNK_ELEMENTS]
         if bool(torch.isfinite(piece).all()):  # the common case, without an int64 count of the piece
             continue
         chunk = ~torch.isfinite(piece)
@@ -137,7 +145,9 @@ def to_tensor(data, what: str, integer: bool = False, keep_float_dtype: bool = F
     _check_finite(tensor, what)
     if integer:
         if tensor.is_floating_point() and not bool(torch.all(tensor == torch.round(tensor))):
-            raise ValueError(f"{what} must hold integer ids (it feeds an Embedding); it has fractional values.")
+            raise ValueError(
+                f"{what} must hold integer ids (it feeds an Embedding); it has fractional values."
+            )
         return tensor.to(torch.int64)
     if keep_float_dtype and tensor.is_floating_point():
         return tensor
@@ -162,19 +172,25 @@ def _reshape_advice(shape: tuple, expected: tuple, layer_desc: str) -> str:
     """The 2-D into a recurrent layer case: both readings of a row, with the concrete reshape calls."""
     n, cols = shape
     lines = [
-        (f"{layer_desc} expects 3-D input (samples, timesteps, features), but x is 2-D with shape "
-         f"{format_shape(shape)}. Reshape it first; which reshape depends on what a row holds:"),
+        (
+            f"{layer_desc} expects 3-D input (samples, timesteps, features), but x is 2-D with shape "
+            f"{format_shape(shape)}. Reshape it first; which reshape depends on what a row holds:"
+        ),
         f"  - {cols} timesteps of 1 feature each:  X = X.reshape(({n}, {cols}, 1))  with input_shape=({cols}, 1)",
         f"  - 1 timestep of {cols} features:        X = X.reshape(({n}, 1, {cols}))  with input_shape=(1, {cols})",
     ]
     if len(expected) == 3 and expected[1] is not None and expected[2] is not None:
         t, f = expected[1], expected[2]
         if t * f == cols:
-            lines.append(f"The model was declared with input_shape=({t}, {f}), so use X = X.reshape(({n}, {t}, {f})).")
+            lines.append(
+                f"The model was declared with input_shape=({t}, {f}), so use X = X.reshape(({n}, {t}, {f}))."
+            )
     return "\n".join(lines)
 
 
-def check_model_input(x_shape: tuple, expected: tuple | None, expected_ndim: int | None, layer_desc: str) -> None:
+def check_model_input(
+    x_shape: tuple, expected: tuple | None, expected_ndim: int | None, layer_desc: str
+) -> None:
     """Refuse ``x`` whose shape the model cannot take, saying what it expected and how to reshape.
 
     ``expected``: the model's declared input shape (batch axis first) or None; ``expected_ndim``: the
@@ -202,8 +218,11 @@ def check_model_input(x_shape: tuple, expected: tuple | None, expected_ndim: int
         )
     if expected is None:
         return
-    mismatched = [axis for axis in range(1, len(expected))
-                  if expected[axis] is not None and expected[axis] != x_shape[axis]]
+    mismatched = [
+        axis
+        for axis in range(1, len(expected))
+        if expected[axis] is not None and expected[axis] != x_shape[axis]
+    ]
     if mismatched:
         per_sample = tuple(expected[1:])
         hint = ""

@@ -115,7 +115,9 @@ def fit_to_model(model, x, y, weights, class_weight, first: bool, output_shape=N
 def split_validation(x, y, w, validation_split):
     """Keras's rule: the last ``n - floor(n * (1 - split))`` samples, taken before any shuffling."""
     if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1). Received: validation_split={validation_split!r}")
+        raise ValueError(
+            f"validation_split must be in [0, 1). Received: validation_split={validation_split!r}"
+        )
     n = x.shape[0]
     cut = math.floor(n * (1.0 - validation_split))
     if cut == 0 or cut == n:
@@ -127,12 +129,26 @@ def split_validation(x, y, w, validation_split):
     def part(t, rows):
         return None if t is None else t[rows]
 
-    return (x[:cut], part(y, slice(None, cut)), part(w, slice(None, cut))), \
-        (x[cut:], part(y, slice(cut, None)), part(w, slice(cut, None)))
+    return (x[:cut], part(y, slice(None, cut)), part(w, slice(None, cut))), (
+        x[cut:],
+        part(y, slice(cut, None)),
+        part(w, slice(cut, None)),
+    )
 
 
-def make_source(model, data, device, batch_size, shuffle=False, steps=None, class_weight=None, what="x",
-                workers=None, max_queue_size=None, shard=None):
+def make_source(
+    model,
+    data,
+    device,
+    batch_size,
+    shuffle=False,
+    steps=None,
+    class_weight=None,
+    what="x",
+    workers=None,
+    max_queue_size=None,
+    shard=None,
+):
     """A BatchSource from ``data``: a tuple of prepared tensors (x, y, w), or a Sequence/generator.
 
     ``shard`` (a ``lstmkit.distributed.sharding.Shard``, under torchrun): the source gives this process
@@ -162,7 +178,10 @@ def make_source(model, data, device, batch_size, shuffle=False, steps=None, clas
         if shard is not None:
             return shard.sequence(data, loader, shuffle, steps)
         return SequenceSource(data, loader, shuffle, steps)
-    workers, max_queue_size = 0 if workers is None else workers, 10 if max_queue_size is None else max_queue_size
+    workers, max_queue_size = (
+        0 if workers is None else workers,
+        10 if max_queue_size is None else max_queue_size,
+    )
     if shard is not None:
         return shard.iterable(data, loader, steps, workers, max_queue_size)
     return IterableSource(data, loader, steps, workers=workers, max_queue_size=max_queue_size)

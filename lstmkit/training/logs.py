@@ -56,8 +56,10 @@ class EpochLogs(Mapping):
         Additive states (``Mean``'s total and count, Precision/Recall's counts) are summed exactly; any
         other metric contributes its result weighted by this process's sample count."""
         metrics = self.metrics or []
-        parts = [self.loss_total if self.loss_total is not None else torch.zeros(()),
-                 torch.tensor(float(self.count))]
+        parts = [
+            self.loss_total if self.loss_total is not None else torch.zeros(()),
+            torch.tensor(float(self.count)),
+        ]
         for m in metrics:
             parts += _metric_state(m, self.count)
         values = sum_(torch.stack([p.to(device=device, dtype=torch.float64).reshape(()) for p in parts]))
@@ -75,15 +77,17 @@ class EpochLogs(Mapping):
 
     def _value(self, name):
         if name == "loss":
-            return float(self.loss_total) / max(self.count, 1) if self.loss_total is not None else float("nan")
+            return (
+                float(self.loss_total) / max(self.count, 1) if self.loss_total is not None else float("nan")
+            )
         if name in self._merged:
             return self._merged[name]
         return next(m for m in self.metrics if m.name == name).result()
 
     def __getitem__(self, key):
-        if not key.startswith(self.prefix) or key[len(self.prefix):] not in self._names():
+        if not key.startswith(self.prefix) or key[len(self.prefix) :] not in self._names():
             raise KeyError(key)
-        return self._value(key[len(self.prefix):])
+        return self._value(key[len(self.prefix) :])
 
     def __iter__(self):
         return iter(self.prefix + name for name in self._names())

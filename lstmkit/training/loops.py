@@ -41,8 +41,11 @@ __all__ = ["evaluate", "fit", "predict", "predict_on_batch", "test_on_batch", "t
 
 def _callbacks(model, callbacks, verbose, epochs, steps, extra=()):
     progress = [ProgbarLogger()] if verbose and backend.is_main_process() else []
-    return CallbackList(list(callbacks or []) + progress + list(extra), model,
-                        {"verbose": verbose, "epochs": epochs, "steps": steps})
+    return CallbackList(
+        list(callbacks or []) + progress + list(extra),
+        model,
+        {"verbose": verbose, "epochs": epochs, "steps": steps},
+    )
 
 
 class TrainStep:
@@ -98,21 +101,51 @@ def _validation_due(epoch: int, validation_freq) -> bool:
     return (epoch + 1) in set(validation_freq)
 
 
-def _training_source(model, x, y, sample_weight, class_weight, batch_size, shuffle, steps, validation_split,
-                     validation_data, validation_batch_size, validation_steps, device, workers, max_queue_size,
-                     run=None):
+def _training_source(
+    model,
+    x,
+    y,
+    sample_weight,
+    class_weight,
+    batch_size,
+    shuffle,
+    steps,
+    validation_split,
+    validation_data,
+    validation_batch_size,
+    validation_steps,
+    device,
+    workers,
+    max_queue_size,
+    run=None,
+):
     """(training source, validation source or None); with a distributed ``run``, this process's shares."""
     shard = val_shard = None
     if run is not None:
         shard, val_shard = Shard(run.rank, run.world_size, True), Shard(run.rank, run.world_size, False)
     if is_source(x):
         if y is not None or sample_weight is not None:
-            raise ValueError("When x is a generator or a Sequence, its batches carry the targets: leave y and "
-                             "sample_weight out (yield (x, y) or (x, y, sample_weight) instead).")
+            raise ValueError(
+                "When x is a generator or a Sequence, its batches carry the targets: leave y and "
+                "sample_weight out (yield (x, y) or (x, y, sample_weight) instead)."
+            )
         if validation_split:
-            raise ValueError("validation_split needs arrays; with a generator or Sequence pass validation_data.")
-        train = make_source(model, x, device, None, shuffle, steps, class_weight, "the training data",
-                            workers, max_queue_size, shard=shard)
+            raise ValueError(
+                "validation_split needs arrays; with a generator or Sequence pass validation_data."
+            )
+        train = make_source(
+            model,
+            x,
+            device,
+            None,
+            shuffle,
+            steps,
+            class_weight,
+            "the training data",
+            workers,
+            max_queue_size,
+            shard=shard,
+        )
         val_batch = positive_batch_size(validation_batch_size, 32)
     else:
         if y is None:
@@ -126,35 +159,70 @@ def _training_source(model, x, y, sample_weight, class_weight, batch_size, shuff
         val_batch = positive_batch_size(validation_batch_size, batch_size)
         if val_arrays is not None:
             stateful_batch(model, validation_batch_size, val_arrays[0].shape[0], "validation")
-            return train, make_source(model, val_arrays, device, val_batch, steps=validation_steps, shard=val_shard)
+            return train, make_source(
+                model, val_arrays, device, val_batch, steps=validation_steps, shard=val_shard
+            )
     if validation_data is None:
         return train, None
     if is_source(validation_data):
-        return train, make_source(model, validation_data, device, None, steps=validation_steps,
-                                  what="validation_data", shard=val_shard)
+        return train, make_source(
+            model,
+            validation_data,
+            device,
+            None,
+            steps=validation_steps,
+            what="validation_data",
+            shard=val_shard,
+        )
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-        raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), "
-                         "or a generator/Sequence of such batches.")
+        raise ValueError(
+            "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), "
+            "or a generator/Sequence of such batches."
+        )
     val_arrays = prepare_arrays(model, *validation_data, what="x_val (validation_data)")
     stateful_batch(model, validation_batch_size, val_arrays[0].shape[0], "validation")
     return train, make_source(model, val_arrays, device, val_batch, steps=validation_steps, shard=val_shard)
 
 
-def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
-        workers=None, max_queue_size=None, distributed="auto"):
+def fit(
+    model,
+    x=None,
+    y=None,
+    batch_size=None,
+    epochs=1,
+    verbose="auto",
+    callbacks=None,
+    validation_split=0.0,
+    validation_data=None,
+    shuffle=True,
+    class_weight=None,
+    sample_weight=None,
+    initial_epoch=0,
+    steps_per_epoch=None,
+    validation_steps=None,
+    validation_batch_size=None,
+    validation_freq=1,
+    workers=None,
+    max_queue_size=None,
+    distributed="auto",
+):
     compiled = model.require_compiled("fit")
     run = run_for(distributed, "fit")
     # What every process takes from rank 0: the shuffle seed (drawn from rank 0's global RNG, so that
     # torch.manual_seed there fixes the order) and the optimizer's step count.
-    share = None if run is None else {"seed": int(torch.randint(0, 2**62, ())),
-                                      "optimizer": compiled.optimizer.state_scalars()}
+    share = (
+        None
+        if run is None
+        else {"seed": int(torch.randint(0, 2**62, ())), "optimizer": compiled.optimizer.state_scalars()}
+    )
     with Setup(run, share) as setup:
         verbose = verbosity(verbose)
         if batch_size is not None:
             positive_batch_size(batch_size)
-        epochs, initial_epoch = non_negative_int(epochs, "epochs"), non_negative_int(initial_epoch, "initial_epoch")
+        epochs, initial_epoch = (
+            non_negative_int(epochs, "epochs"),
+            non_negative_int(initial_epoch, "initial_epoch"),
+        )
         steps_per_epoch = optional_steps(steps_per_epoch, "steps_per_epoch")
         validation_steps = optional_steps(validation_steps, "validation_steps")
         if shuffle not in (True, False, "batch"):
@@ -162,30 +230,52 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         if run is not None:
             refuse_stateful(model, "fit")
         device = model.place(backend.device() if run is None else run.device)
-        train, val = _training_source(model, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch,
-                                      validation_split, validation_data, validation_batch_size, validation_steps,
-                                      device, workers, max_queue_size, run)
+        train, val = _training_source(
+            model,
+            x,
+            y,
+            sample_weight,
+            class_weight,
+            batch_size,
+            shuffle,
+            steps_per_epoch,
+            validation_split,
+            validation_data,
+            validation_batch_size,
+            validation_steps,
+            device,
+            workers,
+            max_queue_size,
+            run,
+        )
         logs = EpochLogs(compiled)
         history = History()
         cbs = _callbacks(model, callbacks, verbose, epochs, train.steps, extra=[history])
         step = TrainStep(model, compiled, run)
         if run is not None:
             # What must agree for every process to run the same collectives (steps, epochs, validations).
-            setup.facts = {"training_data": train.facts, "validation_data": getattr(val, "facts", None),
-                           "training_plan": f"epochs {initial_epoch}..{epochs}, {train.steps} steps per epoch, "
-                                            f"shuffle={shuffle!r}, validation_freq={validation_freq!r}"}
+            setup.facts = {
+                "training_data": train.facts,
+                "validation_data": getattr(val, "facts", None),
+                "training_plan": f"epochs {initial_epoch}..{epochs}, {train.steps} steps per epoch, "
+                f"shuffle={shuffle!r}, validation_freq={validation_freq!r}",
+            }
     if run is not None:
         train.seed = run.shared["seed"]
         compiled.optimizer.load_state_scalars(run.shared["optimizer"])
 
     with threads_for(device, _work(model, train)), guarded(run):
-        epoch_logs = _train_epochs(model, train, val, logs, cbs, step, initial_epoch, epochs, validation_freq, run)
+        epoch_logs = _train_epochs(
+            model, train, val, logs, cbs, step, initial_epoch, epochs, validation_freq, run
+        )
     cbs.call("on_train_end", epoch_logs)
     model.history = history
     return history
 
 
-def _train_epochs(model, train, val, logs, cbs, step, initial_epoch, epochs, validation_freq, run=None) -> dict:
+def _train_epochs(
+    model, train, val, logs, cbs, step, initial_epoch, epochs, validation_freq, run=None
+) -> dict:
     """The epoch loop of fit; returns the last epoch's logs."""
     per_batch, wants_batch_begin = cbs.wants("on_train_batch_end"), cbs.wants("on_train_batch_begin")
     model.stop_training = False
@@ -281,19 +371,41 @@ def _open_source(model, run, x, steps, action, what, workers, max_queue_size):
     shard = None if run is None else Shard(run.rank, run.world_size, False)
     source = None
     if is_source(x):
-        source = make_source(model, x, device, None, steps=steps, what=f"the {what} data", workers=workers,
-                             max_queue_size=max_queue_size, shard=shard)
+        source = make_source(
+            model,
+            x,
+            device,
+            None,
+            steps=steps,
+            what=f"the {what} data",
+            workers=workers,
+            max_queue_size=max_queue_size,
+            shard=shard,
+        )
     return device, shard, source
 
 
-def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None, callbacks=None,
-             return_dict=False, workers=None, max_queue_size=None, distributed="auto"):
+def evaluate(
+    model,
+    x=None,
+    y=None,
+    batch_size=None,
+    verbose="auto",
+    sample_weight=None,
+    steps=None,
+    callbacks=None,
+    return_dict=False,
+    workers=None,
+    max_queue_size=None,
+    distributed="auto",
+):
     model.require_compiled("evaluate")
     run = run_for(distributed, "evaluate")
     with Setup(run) as setup:
         verbose, steps = verbosity(verbose), optional_steps(steps, "steps")
-        device, shard, source = _open_source(model, run, x, steps, "evaluate", "evaluation", workers,
-                                              max_queue_size)
+        device, shard, source = _open_source(
+            model, run, x, steps, "evaluate", "evaluation", workers, max_queue_size
+        )
         if source is None:
             if y is None:
                 raise ValueError("evaluate needs targets: model.evaluate(x, y). Received y=None.")
@@ -305,8 +417,13 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
             setup.facts = {"evaluation_data": source.facts}
     cbs.call("on_test_begin", None)
     with threads_for(device, _work(model, source)), guarded(run):
-        results = run_evaluation(model, source, cbs if cbs.wants("on_test_batch_end") else None, run=run,
-                                 sync_weights=run is not None)
+        results = run_evaluation(
+            model,
+            source,
+            cbs if cbs.wants("on_test_batch_end") else None,
+            run=run,
+            sync_weights=run is not None,
+        )
     cbs.call("on_test_end", results)
     if return_dict:
         return results
@@ -314,13 +431,23 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None, workers=None,
-            max_queue_size=None, distributed="auto"):
+def predict(
+    model,
+    x,
+    batch_size=None,
+    verbose="auto",
+    steps=None,
+    callbacks=None,
+    workers=None,
+    max_queue_size=None,
+    distributed="auto",
+):
     run = run_for(distributed, "predict")
     with Setup(run) as setup:
         verbose, steps = verbosity(verbose), optional_steps(steps, "steps")
-        device, shard, source = _open_source(model, run, x, steps, "predict", "prediction", workers,
-                                              max_queue_size)
+        device, shard, source = _open_source(
+            model, run, x, steps, "predict", "prediction", workers, max_queue_size
+        )
         n = None
         if source is None:
             # Converted batch by batch below: a float64 input is never copied whole.
@@ -328,8 +455,14 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
             model.check_input_values(x)
             model.prepare_input(tuple(x.shape))
             n = None if run is not None else x.shape[0]  # this process's rows are known batch by batch
-            source = make_source(model, (x, None, None), torch.device("cpu"),
-                                 stateful_batch(model, batch_size, x.shape[0], "predict"), steps=steps, shard=shard)
+            source = make_source(
+                model,
+                (x, None, None),
+                torch.device("cpu"),
+                stateful_batch(model, batch_size, x.shape[0], "predict"),
+                steps=steps,
+                shard=shard,
+            )
         cbs = _callbacks(model, callbacks, verbose, 1, source.steps)
         if run is not None:
             setup.facts = {"prediction_data": source.facts}
@@ -349,7 +482,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
             else:  # filled batch by batch: memory is the output plus one batch
                 if output is None:
                     output = torch.empty((n,) + tuple(pred.shape[1:]), dtype=pred.dtype, device=device)
-                output[filled:filled + pred.shape[0]] = pred
+                output[filled : filled + pred.shape[0]] = pred
                 filled += pred.shape[0]
             cbs.call("on_predict_batch_end", index, None)
         source.end_epoch()
@@ -368,7 +501,9 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_di
     """One gradient step on one batch; returns the loss (and metrics) of that batch."""
     compiled = model.require_compiled("train_on_batch")
     device = model.place(backend.device())
-    x, y, w = (None if t is None else t.to(device) for t in prepare_arrays(model, x, y, sample_weight, class_weight))
+    x, y, w = (
+        None if t is None else t.to(device) for t in prepare_arrays(model, x, y, sample_weight, class_weight)
+    )
     model.train()
     logs = EpochLogs(compiled)
     loss, pred = TrainStep(model, compiled)(x, y, w)
@@ -385,7 +520,9 @@ def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
 
 
 def predict_on_batch(model, x):
-    return predict(model, x, batch_size=len(x) if hasattr(x, "__len__") else None, verbose=0, distributed=False)
+    return predict(
+        model, x, batch_size=len(x) if hasattr(x, "__len__") else None, verbose=0, distributed=False
+    )
 
 
 def _batch_result(results: dict, return_dict: bool):

@@ -65,8 +65,15 @@ def can_encode(stream, text: str) -> bool:
 class Progbar:
     """A progress line for ``target`` steps (None if unknown). ``update(current, logs)`` after each step."""
 
-    def __init__(self, target: int | None, verbose: int = 1, width: int = 20, interval: float = 0.05,
-                 unit_name: str = "step", stream=None):
+    def __init__(
+        self,
+        target: int | None,
+        verbose: int = 1,
+        width: int = 20,
+        interval: float = 0.05,
+        unit_name: str = "step",
+        stream=None,
+    ):
         self.target = target
         self.verbose = verbose
         self.width = width
@@ -104,8 +111,10 @@ class Progbar:
         count = f"{current:{digits}d}/{self.target}"
         done = int(self.width * min(current, self.target) / self.target)
         if self.colour:
-            return (f"\x1b[1m{count}\x1b[0m \x1b[32m{self.bar_char * done}\x1b[0m"
-                    f"\x1b[37m{self.bar_char * (self.width - done)}\x1b[0m")
+            return (
+                f"\x1b[1m{count}\x1b[0m \x1b[32m{self.bar_char * done}\x1b[0m"
+                f"\x1b[37m{self.bar_char * (self.width - done)}\x1b[0m"
+            )
         return f"{count} {self.bar_char * done}{' ' * (self.width - done)}"
 
     def _draw_live(self, current, logs, now, final: bool) -> None:
@@ -115,7 +124,13 @@ class Progbar:
             timing = f" {elapsed:.0f}s"
         else:
             timing = f" {_format_eta(per_step * (self.target - current))}"
-        line = self._bar(current) + timing + " " + _format_step_time(per_step, self.unit_name) + format_logs(logs)
+        line = (
+            self._bar(current)
+            + timing
+            + " "
+            + _format_step_time(per_step, self.unit_name)
+            + format_logs(logs)
+        )
         visible = len(line)
         padding = " " * max(0, self._previous_width - visible)
         self._previous_width = visible
@@ -132,12 +147,21 @@ class Progbar:
         elif self.verbose == 1:
             # A file or pipe: the finished line once, no carriage return, no colour.
             per_step = self._time_per_step(current, now)
-            self.stream.write(self._bar(current) + f" {now - self._start:.0f}s "
-                              + _format_step_time(per_step, self.unit_name) + format_logs(logs) + "\n")
+            self.stream.write(
+                self._bar(current)
+                + f" {now - self._start:.0f}s "
+                + _format_step_time(per_step, self.unit_name)
+                + format_logs(logs)
+                + "\n"
+            )
             self.stream.flush()
         elif self.verbose == 2:
             digits = int(math.log10(max(self.target, 1))) + 1
             per_step = self._time_per_step(current, now)
-            self.stream.write(f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s - "
-                              + _format_step_time(per_step, self.unit_name) + format_logs(logs) + "\n")
+            self.stream.write(
+                f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s - "
+                + _format_step_time(per_step, self.unit_name)
+                + format_logs(logs)
+                + "\n"
+            )
             self.stream.flush()

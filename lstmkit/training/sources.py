@@ -76,8 +76,11 @@ class ArraySource(BatchSource):
             rows = slice(start, min(start + self.batch_size, self.n))
             if order is not None:
                 rows = order[rows]
-            yield self.x[rows], None if self.y is None else self.y[rows], \
-                None if self.weights is None else self.weights[rows]
+            yield (
+                self.x[rows],
+                None if self.y is None else self.y[rows],
+                None if self.weights is None else self.weights[rows],
+            )
 
 
 def _split_batch(batch, what: str):
@@ -86,7 +89,9 @@ def _split_batch(batch, what: str):
             return batch[0], None, None
         if len(batch) in (2, 3):
             return batch[0], batch[1], batch[2] if len(batch) == 3 else None
-        raise ValueError(f"{what} gave a batch of {len(batch)} items; expected x, (x, y) or (x, y, sample_weight).")
+        raise ValueError(
+            f"{what} gave a batch of {len(batch)} items; expected x, (x, y) or (x, y, sample_weight)."
+        )
     if isinstance(batch, dict):
         raise TypeError(f"{what} gave a dict; lstmkit models take (x, y) or (x, y, sample_weight) tuples.")
     return batch, None, None
@@ -201,8 +206,11 @@ class SequenceSource(BatchSource):
             raise ValueError(f"{loader.what} has no batches (len() is 0); check its length/batch settings.")
         self.steps = available if steps is None else min(steps, available) if steps > 0 else available
         if steps is not None and steps > available:
-            warnings.warn(f"steps={steps} is more than the {available} batches {loader.what} holds; using "
-                          f"{available}.", UserWarning, stacklevel=4)
+            warnings.warn(
+                f"steps={steps} is more than the {available} batches {loader.what} holds; using {available}.",
+                UserWarning,
+                stacklevel=4,
+            )
         # Keras 3's rule: batches load in parallel only with workers > 1, or workers >= 1 in processes.
         workers = getattr(sequence, "workers", 0) or 0
         self.processes = bool(getattr(sequence, "use_multiprocessing", False)) and workers > 0
@@ -219,10 +227,12 @@ class SequenceSource(BatchSource):
     def batches(self, epoch: int):
         order = self.batch_order(epoch)
         if self.processes:
-            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                                  else "spawn")
-            with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_process_init,
-                                     initargs=(self.sequence,)) as pool:
+            context = multiprocessing.get_context(
+                "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            )
+            with ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_process_init, initargs=(self.sequence,)
+            ) as pool:
                 for step, raw in enumerate(pool.map(_process_get, order, chunksize=1)):
                     yield self.loader(raw, step)
             return
@@ -238,8 +248,9 @@ class SequenceSource(BatchSource):
 class IterableSource(BatchSource):
     """A generator or iterable of batches. An epoch is ``steps`` batches, or one pass when steps is None."""
 
-    def __init__(self, iterable, loader: BatchLoader, steps: int | None = None, workers: int = 0,
-                 max_queue_size=10):
+    def __init__(
+        self, iterable, loader: BatchLoader, steps: int | None = None, workers: int = 0, max_queue_size=10
+    ):
         self.iterable, self.loader, self.steps = iterable, loader, steps
         self.workers, self.max_queue_size = workers, max_queue_size
         self.exhausted = False
@@ -249,8 +260,9 @@ class IterableSource(BatchSource):
     def batches(self, epoch: int):
         if self._iterator is None or (self.steps is None and self._restartable):
             # A generator is read by one background thread (it cannot be shared between threads).
-            self._iterator = _background(iter(self.iterable), self.max_queue_size) if self.workers else \
-                iter(self.iterable)
+            self._iterator = (
+                _background(iter(self.iterable), self.max_queue_size) if self.workers else iter(self.iterable)
+            )
         produced = 0
         while self.steps is None or produced < self.steps:
             try:
@@ -261,7 +273,10 @@ class IterableSource(BatchSource):
                     warnings.warn(
                         f"{self.loader.what} ran out of data after {produced} batch(es) in this epoch. A generator "
                         "that should last for several epochs must loop forever (while True: ... yield x, y) and be "
-                        "given steps_per_epoch=...; training stops here.", UserWarning, stacklevel=4)
+                        "given steps_per_epoch=...; training stops here.",
+                        UserWarning,
+                        stacklevel=4,
+                    )
                 return
             yield self.loader(raw, produced)
             produced += 1

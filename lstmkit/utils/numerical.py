@@ -13,7 +13,9 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
     y = np.asarray(y)
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-            raise ValueError("to_categorical needs integer class labels; y has fractional or non-finite values.")
+            raise ValueError(
+                "to_categorical needs integer class labels; y has fractional or non-finite values."
+            )
     elif y.dtype.kind not in "biu":
         raise TypeError(f"to_categorical needs integer class labels; y has dtype {y.dtype}.")
     y = y.astype(np.int64)
@@ -25,7 +27,9 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
     if num_classes is None:
         num_classes = largest + 1
     elif largest >= num_classes:
-        raise ValueError(f"y has the label {largest}, which does not fit num_classes={num_classes} (labels 0..{num_classes - 1}).")
+        raise ValueError(
+            f"y has the label {largest}, which does not fit num_classes={num_classes} (labels 0..{num_classes - 1})."
+        )
     out = np.zeros(y.shape + (num_classes,), dtype=dtype)
     np.put_along_axis(out, y[..., None], 1, axis=-1)
     return out

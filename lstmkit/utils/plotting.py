@@ -9,8 +9,17 @@ from lstmkit.utils.naming import unknown_name_error
 __all__ = ["plot_history"]
 
 # Backends that draw to files only (plt.show() would just warn) or that display figures by themselves.
-_NO_SHOW_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template",
-                     "module://matplotlib_inline.backend_inline", "module://ipykernel.pylab.backend_inline"}
+_NO_SHOW_BACKENDS = {
+    "agg",
+    "cairo",
+    "pdf",
+    "pgf",
+    "ps",
+    "svg",
+    "template",
+    "module://matplotlib_inline.backend_inline",
+    "module://ipykernel.pylab.backend_inline",
+}
 
 
 def _history_dict(history) -> dict:
@@ -22,7 +31,9 @@ def _history_dict(history) -> dict:
         )
     logs = {str(name): list(values) for name, values in logs.items()}
     if not logs or not any(logs.values()):
-        raise ValueError("plot_history: the history has no recorded epochs; run model.fit(...) for an epoch first.")
+        raise ValueError(
+            "plot_history: the history has no recorded epochs; run model.fit(...) for an epoch first."
+        )
     return logs
 
 
@@ -83,7 +94,9 @@ def plot_history(history, metrics=None, path=None, show=None):
             ax.plot(range(1, total + 1), train, label="validation" if name.startswith("val_") else "training")
         val = logs.get("val_" + name)
         if val:
-            ax.plot(_epochs(len(val), total), val, label="validation", marker="o" if len(val) < total else None)
+            ax.plot(
+                _epochs(len(val), total), val, label="validation", marker="o" if len(val) < total else None
+            )
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)

@@ -129,7 +129,11 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         try:
             lengths.append(len(row))
         except TypeError:
-            hint = " If you have a single sequence, wrap it in a list: pad_sequences([seq])." if index == 0 else ""
+            hint = (
+                " If you have a single sequence, wrap it in a list: pad_sequences([seq])."
+                if index == 0
+                else ""
+            )
             raise ValueError(
                 f"pad_sequences: sequences must be a list of sequences, but sequences[{index}] is "
                 f"{str(row)[:40]} ({type(row).__name__}), which has no length.{hint}"
@@ -157,7 +161,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
                 f"(the first non-empty one) has {sample_shape}; every timestep needs the same shape."
             )
         if padding == "pre":
-            out[index, maxlen - keep:] = part
+            out[index, maxlen - keep :] = part
         else:
             out[index, :keep] = part
     return out
@@ -165,4 +169,4 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
 
 def _cut(row, keep: int, truncating: str):
     # Slices of the original row (list, array, tensor) keep truncation cheap on long sequences.
-    return row[len(row) - keep:] if truncating == "pre" else row[:keep]
+    return row[len(row) - keep :] if truncating == "pre" else row[:keep]

@@ -30,8 +30,9 @@ class TimeseriesDataset(PyDataset):
     at ``on_epoch_end()``, so every epoch sees a new order, reproducibly for a given ``seed``.
     """
 
-    def __init__(self, data, targets, positions, start_index, sequence_length, sampling_rate, batch_size,
-                 shuffle, seed):
+    def __init__(
+        self, data, targets, positions, start_index, sequence_length, sampling_rate, batch_size, shuffle, seed
+    ):
         super().__init__()
         self.data, self.targets = data, targets
         self.start_index, self.sequence_length = start_index, sequence_length
@@ -64,7 +65,7 @@ class TimeseriesDataset(PyDataset):
             starts = self.start_index + self.positions[index]
             x = self.data[starts + self._offsets]
             return x if self.targets is None else (x, self.targets[starts])
-        starts = self.start_index + self.positions[index * self.batch_size:(index + 1) * self.batch_size]
+        starts = self.start_index + self.positions[index * self.batch_size : (index + 1) * self.batch_size]
         x = self.data[starts[:, None] + self._offsets]
         return x if self.targets is None else (x, self.targets[starts])
 
@@ -78,8 +79,18 @@ class TimeseriesDataset(PyDataset):
             self._rng.shuffle(self.positions)
 
 
-def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1, sampling_rate=1,
-                                  batch_size=128, shuffle=False, seed=None, start_index=None, end_index=None):
+def timeseries_dataset_from_array(
+    data,
+    targets,
+    sequence_length,
+    sequence_stride=1,
+    sampling_rate=1,
+    batch_size=128,
+    shuffle=False,
+    seed=None,
+    start_index=None,
+    end_index=None,
+):
     """Batches of sliding windows over ``data`` (Keras 3's ``keras.utils.timeseries_dataset_from_array``).
 
     Args:
@@ -147,5 +158,6 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     positions = np.arange(0, count, sequence_stride, dtype=np.int32 if count < 2**31 - 1 else np.int64)
     if shuffle and seed is None:
         seed = int(np.random.randint(1e6))
-    return TimeseriesDataset(data, targets, positions, start, sequence_length, sampling_rate, batch_size,
-                             bool(shuffle), seed)
+    return TimeseriesDataset(
+        data, targets, positions, start, sequence_length, sampling_rate, batch_size, bool(shuffle), seed
+    )

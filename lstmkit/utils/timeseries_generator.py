@@ -40,8 +40,20 @@ class TimeseriesGenerator(PyDataset):
     ``(end_index - start_index - length + batch_size * stride) // (batch_size * stride)``.
     """
 
-    def __init__(self, data, targets, length, sampling_rate=1, stride=1, start_index=0, end_index=None,
-                 shuffle=False, reverse=False, batch_size=128, **kwargs):
+    def __init__(
+        self,
+        data,
+        targets,
+        length,
+        sampling_rate=1,
+        stride=1,
+        start_index=0,
+        end_index=None,
+        shuffle=False,
+        reverse=False,
+        batch_size=128,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         owner = "TimeseriesGenerator"
         data = as_rows(data, "data", owner)
@@ -117,8 +129,14 @@ class TimeseriesGenerator(PyDataset):
     def get_config(self) -> dict:
         """The constructor arguments (``data``/``targets`` as the arrays held)."""
         return {
-            "data": self.data, "targets": self.targets, "length": self.length,
-            "sampling_rate": self.sampling_rate, "stride": self.stride,
-            "start_index": self.start_index - self.length, "end_index": self.end_index,
-            "shuffle": self.shuffle, "reverse": self.reverse, "batch_size": self.batch_size,
+            "data": self.data,
+            "targets": self.targets,
+            "length": self.length,
+            "sampling_rate": self.sampling_rate,
+            "stride": self.stride,
+            "start_index": self.start_index - self.length,
+            "end_index": self.end_index,
+            "shuffle": self.shuffle,
+            "reverse": self.reverse,
+            "batch_size": self.batch_size,
         }

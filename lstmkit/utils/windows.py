@@ -121,7 +121,9 @@ def series_to_supervised(data, n_in=1, n_out=1, dropnan=True):
     n_in = check_int(n_in, "n_in", 0, owner=owner)
     n_out = check_int(n_out, "n_out", 0, owner=owner)
     if n_in + n_out == 0:
-        raise ValueError(f"{owner}: n_in and n_out are both 0, which gives no columns; use e.g. n_in=1, n_out=1.")
+        raise ValueError(
+            f"{owner}: n_in and n_out are both 0, which gives no columns; use e.g. n_in=1, n_out=1."
+        )
     if isinstance(data, pd.DataFrame):
         frame = data.copy()
     elif isinstance(data, pd.Series):
@@ -129,7 +131,9 @@ def series_to_supervised(data, n_in=1, n_out=1, dropnan=True):
     else:
         arr = as_rows(data, "data", owner)
         if arr.ndim > 2:
-            raise ValueError(f"{owner}: data must be 1-D (T,) or 2-D (T, features); received shape {arr.shape}.")
+            raise ValueError(
+                f"{owner}: data must be 1-D (T,) or 2-D (T, features); received shape {arr.shape}."
+            )
         frame = pd.DataFrame(arr.reshape(len(arr), -1))
     n_vars = frame.shape[1]
     frame.columns = range(n_vars)

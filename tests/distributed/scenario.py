@@ -64,10 +64,10 @@ class Batches(Sequence):
 
     def __getitem__(self, i):
         self.calls += 1
-        x = self.x[i * self.size:(i + 1) * self.size].copy()
+        x = self.x[i * self.size : (i + 1) * self.size].copy()
         if rank() == self.fail_on_rank and self.calls == self.fail_at:
             x[0, 0, 0] = np.nan
-        return x, self.y[i * self.size:(i + 1) * self.size]
+        return x, self.y[i * self.size : (i + 1) * self.size]
 
 
 def data(n, seed, ids=False):
@@ -75,7 +75,9 @@ def data(n, seed, ids=False):
     x = rng.normal(size=(n, T, F)).astype("float32")
     y = (0.3 * x.sum(axis=(1, 2)) + 0.1)[:, None].astype("float32")
     if ids:
-        x = np.concatenate([x, np.broadcast_to(np.arange(n, dtype="float32")[:, None, None], (n, T, 1))], axis=-1)
+        x = np.concatenate(
+            [x, np.broadcast_to(np.arange(n, dtype="float32")[:, None, None], (n, T, 1))], axis=-1
+        )
     return x, y
 
 
@@ -103,9 +105,19 @@ def main(out, r, result):
     with open(os.path.join(out, f"stdout-rank{r}.txt"), "w") as captured:
         sys.stdout = captured
         try:
-            history = m.fit(x, y, batch_size=B, epochs=3, shuffle=False, validation_split=0.2, verbose=1,
-                            callbacks=[ModelCheckpoint(os.path.join(out, f"ckpt-rank{r}.keras")),
-                                       CSVLogger(os.path.join(out, f"log-rank{r}.csv"))])
+            history = m.fit(
+                x,
+                y,
+                batch_size=B,
+                epochs=3,
+                shuffle=False,
+                validation_split=0.2,
+                verbose=1,
+                callbacks=[
+                    ModelCheckpoint(os.path.join(out, f"ckpt-rank{r}.keras")),
+                    CSVLogger(os.path.join(out, f"log-rank{r}.csv")),
+                ],
+            )
         finally:
             sys.stdout = stdout
     result["history"] = history.history
@@ -113,14 +125,24 @@ def main(out, r, result):
     if r == 0:  # the same global batch in this process alone, from the same (rank 0's) initial weights
         ref = model()
         ref.set_weights([np.asarray(w, dtype="float32") for w in result["initial"]])
-        ref_history = ref.fit(x, y, batch_size=B * world_size(), epochs=3, shuffle=False, validation_split=0.2,
-                              verbose=0, distributed=False)
+        ref_history = ref.fit(
+            x,
+            y,
+            batch_size=B * world_size(),
+            epochs=3,
+            shuffle=False,
+            validation_split=0.2,
+            verbose=0,
+            distributed=False,
+        )
         result["reference_history"] = ref_history.history
         result["reference_final"] = weights(ref)
 
     xv, yv = data(13, 5)
     result["evaluate"] = m.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True)
-    result["evaluate_local"] = m.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True, distributed=False)
+    result["evaluate_local"] = m.evaluate(
+        xv, yv, batch_size=4, verbose=0, return_dict=True, distributed=False
+    )
     xp, _ = data(7, 6)
     result["predict"] = m.predict(xp, batch_size=2, verbose=0).tolist()
     result["predict_local"] = m.predict(xp, batch_size=2, verbose=0, distributed=False).tolist()
@@ -176,7 +198,11 @@ if __name__ == "__main__":
     try:
         {"main": main, "setup_failure": setup_failure, "train_failure": train_failure}[name](out, r, result)
     except Exception as error:
-        result["error"] = {"type": type(error).__name__, "message": str(error), "trace": traceback.format_exc()}
+        result["error"] = {
+            "type": type(error).__name__,
+            "message": str(error),
+            "trace": traceback.format_exc(),
+        }
         raise
     finally:
         with open(os.path.join(out, f"{name}-rank{r}.json"), "w") as f:

@@ -34,8 +34,10 @@ def _not_launched(monkeypatch):
 @pytest.mark.parametrize("shuffle", [True, False, "batch"])
 def test_training_shards_use_every_sample_once_and_sum_to_the_step_mean(world, n, batch, shuffle):
     x = torch.arange(n, dtype=torch.float32).reshape(n, 1, 1)
-    sources = [Shard(r, world, True).arrays(x, x[:, 0], None, torch.device("cpu"), batch, shuffle) for r in
-               range(world)]
+    sources = [
+        Shard(r, world, True).arrays(x, x[:, 0], None, torch.device("cpu"), batch, shuffle)
+        for r in range(world)
+    ]
     for r, source in enumerate(sources):
         torch.manual_seed(r)  # the global RNG differs per rank: the order must not depend on it
         source.seed = 42
@@ -65,8 +67,9 @@ def test_sequence_shards_use_every_batch_once(world, length):
     for training in (True, False):
         seen, factors = [], {}
         for r in range(world):
-            source = Shard(r, world, training).sequence(Seq(), BatchLoader(torch.device("cpu"), False, "seq"),
-                                                        shuffle=training)
+            source = Shard(r, world, training).sequence(
+                Seq(), BatchLoader(torch.device("cpu"), False, "seq"), shuffle=training
+            )
             source.seed = 7
             for index, (xb, _, _) in enumerate(source.batches(0)):
                 factor, count = source.share(index, xb.shape[0])
@@ -94,8 +97,9 @@ def test_evaluation_blocks_are_contiguous_in_rank_order_and_pad_when_short():
 
 def test_training_on_a_generator_needs_steps_per_epoch():
     with pytest.raises(ValueError, match="steps_per_epoch"):
-        Shard(0, 2, True).iterable(iter([]), BatchLoader(torch.device("cpu"), False, "the training data"), None,
-                                   0, 10)
+        Shard(0, 2, True).iterable(
+            iter([]), BatchLoader(torch.device("cpu"), False, "the training data"), None, 0, 10
+        )
 
 
 # ---------------------------------------------------------------------------- logs
@@ -121,7 +125,9 @@ def test_merged_logs_equal_the_logs_of_all_the_data():
     loss = torch.tensor(0.5)
 
     def logs_of(rows):
-        logs = EpochLogs(CompileConfig("sgd", "mse", ["mae", Precision(), MeanPrediction(name="mean_prediction")]))
+        logs = EpochLogs(
+            CompileConfig("sgd", "mse", ["mae", Precision(), MeanPrediction(name="mean_prediction")])
+        )
         for part in np.array_split(np.arange(10)[rows], 2):
             logs.update(loss, len(part), y[part], p[part])
         return logs
@@ -155,9 +161,11 @@ class _FakeRun:
         return tensor
 
 
-@pytest.mark.parametrize("layers", [lambda: [LSTM(3, input_shape=(4, 2)), Dense(1)],
-                                    lambda: [Dense(1, use_bias=False, input_shape=(2,))]],
-                         ids=["flat-buffer", "one-parameter"])
+@pytest.mark.parametrize(
+    "layers",
+    [lambda: [LSTM(3, input_shape=(4, 2)), Dense(1)], lambda: [Dense(1, use_bias=False, input_shape=(2,))]],
+    ids=["flat-buffer", "one-parameter"],
+)
 def test_a_distributed_step_updates_like_one_process(layers):
     x = torch.randn(6, 4, 2) if len(layers()) == 2 else torch.randn(6, 2)
     y = torch.randn(6, 1)

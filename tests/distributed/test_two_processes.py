@@ -39,9 +39,14 @@ def _free_port() -> int:
 
 
 def _env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
-                                                             "MASTER_PORT", "LSTMKIT_DEVICE")}
-    env.update(OMP_NUM_THREADS="1", LSTMKIT_DISTRIBUTED_TIMEOUT=COLLECTIVE_TIMEOUT, LSTMKIT_DEVICE="cpu", **extra)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "LSTMKIT_DEVICE")
+    }
+    env.update(
+        OMP_NUM_THREADS="1", LSTMKIT_DISTRIBUTED_TIMEOUT=COLLECTIVE_TIMEOUT, LSTMKIT_DEVICE="cpu", **extra
+    )
     return env
 
 
@@ -50,8 +55,16 @@ def _results(out: Path, name: str) -> list[dict]:
 
 
 def _torchrun(name: str, out: Path, timeout: float = 120):
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-               f"--master_port={_free_port()}", SCENARIO, name, str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={_free_port()}",
+        SCENARIO,
+        name,
+        str(out),
+    ]
     done = subprocess.run(command, check=False, env=_env(), capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return _results(out, name)
@@ -61,10 +74,18 @@ def _bare_launch(name: str, out: Path, timeout: float = 90):
     """Both processes with torchrun's environment but no agent; returns (results, return codes, seconds)."""
     port = str(_free_port())
     start = time.monotonic()
-    processes = [subprocess.Popen([sys.executable, SCENARIO, name, str(out)],
-                                  env=_env(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
-                                           MASTER_PORT=port),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for r in (0, 1)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, SCENARIO, name, str(out)],
+            env=_env(
+                RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=port
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for r in (0, 1)
+    ]
     codes = []
     try:
         for p in processes:
@@ -103,7 +124,9 @@ def test_final_loss_and_weights_match_one_process_with_the_same_global_batch(mai
     # 49 training samples = 3 steps of 2 x 8 + 1: rank 1 pads the last step; a padded sample counted
     # twice would move loss and mae far outside the tolerance.
     for key in ("loss", "mae", "val_loss", "val_mae"):
-        np.testing.assert_allclose(r0["history"][key], r0["reference_history"][key], rtol=LOSS_RTOL, err_msg=key)
+        np.testing.assert_allclose(
+            r0["history"][key], r0["reference_history"][key], rtol=LOSS_RTOL, err_msg=key
+        )
     for a, b in zip(_arrays(r0["final"]), _arrays(r0["reference_final"])):
         np.testing.assert_allclose(a, b, rtol=0, atol=WEIGHT_ATOL)
 
@@ -114,7 +137,8 @@ def test_logs_are_global_and_identical_on_every_rank(main_run):
     rows = (out / "log-rank0.csv").read_text().splitlines()
     assert rows[0] == "epoch,loss,mae,val_loss,val_mae"
     assert [float(v) for v in rows[-1].split(",")[1:]] == pytest.approx(
-        [r0["history"][k][-1] for k in ("loss", "mae", "val_loss", "val_mae")], rel=1e-12)
+        [r0["history"][k][-1] for k in ("loss", "mae", "val_loss", "val_mae")], rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("kind, n", [("seen_arrays", 35), ("seen_sequence", 45), ("seen_dataloader", 32)])

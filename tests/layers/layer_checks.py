@@ -31,5 +31,7 @@ def round_trip(layer, x, rng=None, **call_kwargs):
         np.testing.assert_array_equal(a, b)
     layer.eval()
     clone.eval()
-    np.testing.assert_array_equal(layer(x, **call_kwargs).detach().numpy(), clone(x, **call_kwargs).detach().numpy())
+    np.testing.assert_array_equal(
+        layer(x, **call_kwargs).detach().numpy(), clone(x, **call_kwargs).detach().numpy()
+    )
     return clone

@@ -18,8 +18,13 @@ def relu(x):
     return np.maximum(x, 0.0)
 
 
-ACTIVATIONS = {"tanh": np.tanh, "sigmoid": sigmoid, "hard_sigmoid": hard_sigmoid, "relu": relu,
-               "linear": lambda x: x}
+ACTIVATIONS = {
+    "tanh": np.tanh,
+    "sigmoid": sigmoid,
+    "hard_sigmoid": hard_sigmoid,
+    "relu": relu,
+    "linear": lambda x: x,
+}
 
 
 def dense(x, kernel, bias=None, activation="linear"):
@@ -29,8 +34,17 @@ def dense(x, kernel, bias=None, activation="linear"):
     return ACTIVATIONS[activation](z)
 
 
-def lstm(x, kernel, recurrent_kernel, bias=None, activation="tanh", recurrent_activation="sigmoid",
-         return_sequences=False, go_backwards=False, initial_state=None):
+def lstm(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+    return_sequences=False,
+    go_backwards=False,
+    initial_state=None,
+):
     """x: (batch, timesteps, features). Returns (output, h, c)."""
     act, rec = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
     batch, steps, _ = x.shape
@@ -67,7 +81,9 @@ def lstm_step(kernel, recurrent_kernel, bias, activation="tanh", recurrent_activ
     return step
 
 
-def gru_step(kernel, recurrent_kernel, bias, reset_after=True, activation="tanh", recurrent_activation="sigmoid"):
+def gru_step(
+    kernel, recurrent_kernel, bias, reset_after=True, activation="tanh", recurrent_activation="sigmoid"
+):
     """Keras's GRU: gate order z, r, h; bias (2, 3u) with reset_after, else (3u,)."""
     act, rec = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
     units = recurrent_kernel.shape[0]
@@ -81,12 +97,16 @@ def gru_step(kernel, recurrent_kernel, bias, reset_after=True, activation="tanh"
     def step(x_t, states):
         (h,) = states
         xz, xr, xh = np.split(x_t @ kernel + input_bias, 3, axis=1)
-        rk_z, rk_r, rk_h = recurrent_kernel[:, :units], recurrent_kernel[:, units:2 * units], recurrent_kernel[:, 2 * units:]
+        rk_z, rk_r, rk_h = (
+            recurrent_kernel[:, :units],
+            recurrent_kernel[:, units : 2 * units],
+            recurrent_kernel[:, 2 * units :],
+        )
         rb = np.zeros(3 * units) + recurrent_bias
         z = rec(xz + h @ rk_z + rb[:units])
-        r = rec(xr + h @ rk_r + rb[units:2 * units])
+        r = rec(xr + h @ rk_r + rb[units : 2 * units])
         if reset_after:
-            candidate = act(xh + r * (h @ rk_h + rb[2 * units:]))
+            candidate = act(xh + r * (h @ rk_h + rb[2 * units :]))
         else:
             candidate = act(xh + (r * h) @ rk_h)
         h = z * h + (1 - z) * candidate
@@ -105,7 +125,9 @@ def simple_rnn_step(kernel, recurrent_kernel, bias, activation="tanh"):
     return step
 
 
-def run_rnn(step, x, states, mask=None, go_backwards=False, return_sequences=False, zero_output_for_mask=False):
+def run_rnn(
+    step, x, states, mask=None, go_backwards=False, return_sequences=False, zero_output_for_mask=False
+):
     """Keras's RNN loop. mask (batch, timesteps): masked steps keep the states and repeat the previous
     output (zeros before the first unmasked one, or always zeros with zero_output_for_mask)."""
     steps = list(range(x.shape[1]))

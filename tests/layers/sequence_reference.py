@@ -35,7 +35,7 @@ def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
             if not 0 <= s < steps:
                 continue  # a padded (zero) step
             for g in range(groups):
-                xs = x[:, s, g * per_group:(g + 1) * per_group]
+                xs = x[:, s, g * per_group : (g + 1) * per_group]
                 cols = slice(g * out_per_group, (g + 1) * out_per_group)
                 y[:, t, cols] += xs @ kernel[j, :, cols]
     if bias is not None:
@@ -51,7 +51,7 @@ def pool1d(x, pool_size, strides=None, padding="valid", mode="max"):
     out = []
     for t in range(out_steps):
         start = t * strides - left
-        window = x[:, max(start, 0):min(start + pool_size, steps)]
+        window = x[:, max(start, 0) : min(start + pool_size, steps)]
         out.append(window.max(axis=1) if mode == "max" else window.mean(axis=1))
     return np.stack(out, axis=1)
 

@@ -88,8 +88,11 @@ def test_conv1d_channels_first_is_the_transposed_channels_last(rng):
     first = _built(Conv1D(4, 3, strides=2, padding="same", data_format="channels_first"), (2, 3, 9))
     first.set_weights(last.get_weights())
     assert first.compute_output_shape((None, 3, 9)) == (None, 4, 5)
-    np.testing.assert_allclose(first(_t(x.transpose(0, 2, 1))).detach().numpy(),
-                               last(_t(x)).detach().numpy().transpose(0, 2, 1), atol=1e-6)
+    np.testing.assert_allclose(
+        first(_t(x.transpose(0, 2, 1))).detach().numpy(),
+        last(_t(x)).detach().numpy().transpose(0, 2, 1),
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("kernel_size,channels,filters,groups", [(3, 5, 4, 1), (1, 2, 64, 1), (5, 6, 8, 2)])
@@ -105,14 +108,29 @@ def test_conv1d_keras_weight_shapes_and_parameter_count(kernel_size, channels, f
 
 @pytest.mark.parametrize("padding,strides,dilation", [("valid", 1, 1), ("same", 2, 1), ("causal", 1, 2)])
 def test_conv1d_gradcheck_float64(padding, strides, dilation):
-    layer = _built(Conv1D(3, 3, strides=strides, padding=padding, dilation_rate=dilation, activation="tanh",
-                          dtype="float64"), (None, 7, 2))
+    layer = _built(
+        Conv1D(
+            3, 3, strides=strides, padding=padding, dilation_rate=dilation, activation="tanh", dtype="float64"
+        ),
+        (None, 7, 2),
+    )
     assert gradcheck_layer(layer, torch.randn(2, 7, 2, dtype=torch.float64))
 
 
 def test_conv1d_config_round_trip(rng):
-    layer = _built(Conv1D(4, 3, strides=2, padding="causal", activation="relu", kernel_regularizer="l2",
-                          bias_initializer="ones", name="c1"), (None, 9, 3))
+    layer = _built(
+        Conv1D(
+            4,
+            3,
+            strides=2,
+            padding="causal",
+            activation="relu",
+            kernel_regularizer="l2",
+            bias_initializer="ones",
+            name="c1",
+        ),
+        (None, 9, 3),
+    )
     config = layer.get_config()
     assert config["kernel_size"] == (3,) and config["strides"] == (2,) and config["padding"] == "causal"
     round_trip(layer, _t(rng.normal(size=(2, 9, 3))), rng)
@@ -124,21 +142,32 @@ def test_conv1d_regularization_loss():
     assert float(penalty.detach()) == pytest.approx(0.01 * 2 * 3 * 2)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"filters": 0, "kernel_size": 3}, "filters must be a positive integer. Received: filters=0"),
-    ({"filters": 2, "kernel_size": (3, 3)}, "kernel_size must be one positive integer"),
-    ({"filters": 2, "kernel_size": 3, "padding": "full"}, "padding must be one of 'valid', 'same', 'causal'"),
-    ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, "strides > 1 cannot be combined"),
-    ({"filters": 3, "kernel_size": 3, "groups": 2}, "filters must be divisible by groups"),
-    ({"filters": 2, "kernel_size": 3, "data_format": "NCW"}, "data_format must be 'channels_last'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"filters": 0, "kernel_size": 3}, "filters must be a positive integer. Received: filters=0"),
+        ({"filters": 2, "kernel_size": (3, 3)}, "kernel_size must be one positive integer"),
+        (
+            {"filters": 2, "kernel_size": 3, "padding": "full"},
+            "padding must be one of 'valid', 'same', 'causal'",
+        ),
+        (
+            {"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+            "strides > 1 cannot be combined",
+        ),
+        ({"filters": 3, "kernel_size": 3, "groups": 2}, "filters must be divisible by groups"),
+        ({"filters": 2, "kernel_size": 3, "data_format": "NCW"}, "data_format must be 'channels_last'"),
+    ],
+)
 def test_conv1d_argument_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Conv1D(**kwargs)
 
 
 def test_conv1d_input_errors():
-    with pytest.raises(InputShapeError, match=r"expects 3-D input.*\(None, 2, 8, 1\).*TimeDistributed\(Conv1D"):
+    with pytest.raises(
+        InputShapeError, match=r"expects 3-D input.*\(None, 2, 8, 1\).*TimeDistributed\(Conv1D"
+    ):
         Sequential([Conv1D(4, 2, input_shape=(2, 8, 1))])
     with pytest.raises(InputShapeError, match="spans 5 steps, but its input has only 3 steps"):
         Sequential([Conv1D(4, 5, input_shape=(3, 2))])
@@ -185,8 +214,11 @@ def test_average_pooling_same_padding_averages_real_steps_only():
 def test_pooling_channels_first_defaults_and_config(rng, cls):
     x = rng.normal(size=(2, 9, 3))
     first = cls(3, 2, "same", data_format="channels_first")
-    np.testing.assert_allclose(first(_t(x.transpose(0, 2, 1))).detach().numpy(),
-                               cls(3, 2, "same")(_t(x)).detach().numpy().transpose(0, 2, 1), atol=1e-6)
+    np.testing.assert_allclose(
+        first(_t(x.transpose(0, 2, 1))).detach().numpy(),
+        cls(3, 2, "same")(_t(x)).detach().numpy().transpose(0, 2, 1),
+        atol=1e-6,
+    )
     default = cls()
     assert default.get_config()["pool_size"] == (2,) and default.get_config()["strides"] == (2,)
     assert default.count_params() == 0 and default.get_weights() == []
@@ -196,7 +228,9 @@ def test_pooling_channels_first_defaults_and_config(rng, cls):
 def test_pooling_errors():
     with pytest.raises(ValueError, match="pool_size must be a positive integer. Received: pool_size=0"):
         MaxPooling1D(0)
-    with pytest.raises(ValueError, match="padding must be one of 'valid', 'same'. Received: padding='causal'"):
+    with pytest.raises(
+        ValueError, match="padding must be one of 'valid', 'same'. Received: padding='causal'"
+    ):
         AveragePooling1D(2, padding="causal")
     with pytest.raises(InputShapeError, match="pool_size=4, but its input has only 3 steps"):
         Sequential([MaxPooling1D(4, input_shape=(3, 2))])
@@ -210,8 +244,10 @@ def test_pooling_errors():
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_global_pooling_equals_numpy(rng, keepdims):
     x = rng.normal(size=(3, 5, 4))
-    for layer, expected in ((GlobalMaxPooling1D(keepdims=keepdims), x.max(axis=1, keepdims=keepdims)),
-                            (GlobalAveragePooling1D(keepdims=keepdims), x.mean(axis=1, keepdims=keepdims))):
+    for layer, expected in (
+        (GlobalMaxPooling1D(keepdims=keepdims), x.max(axis=1, keepdims=keepdims)),
+        (GlobalAveragePooling1D(keepdims=keepdims), x.mean(axis=1, keepdims=keepdims)),
+    ):
         np.testing.assert_allclose(layer(_t(x)).detach().numpy(), expected, atol=1e-6)
         assert layer.compute_output_shape((None, 5, 4)) == ((None, 1, 4) if keepdims else (None, 4))
 
@@ -231,11 +267,15 @@ def test_global_average_pooling_averages_unmasked_steps_only(rng):
     # As in Keras, a fully masked sample gives 0 / 0 = NaN; GlobalMaxPooling1D ignores masks.
     all_masked = layer(_t(x[:1]), mask=torch.zeros(1, 6, dtype=torch.bool)).detach().numpy()
     assert np.isnan(all_masked).all()
-    np.testing.assert_allclose(GlobalMaxPooling1D()(_t(x), mask=torch.tensor(mask)).detach().numpy(), x.max(axis=1))
+    np.testing.assert_allclose(
+        GlobalMaxPooling1D()(_t(x), mask=torch.tensor(mask)).detach().numpy(), x.max(axis=1)
+    )
 
 
 def test_global_pooling_rank_error_and_config():
-    with pytest.raises(InputShapeError, match=r"expects 3-D input \(batch, steps, channels\); received a 2-D"):
+    with pytest.raises(
+        InputShapeError, match=r"expects 3-D input \(batch, steps, channels\); received a 2-D"
+    ):
         GlobalAveragePooling1D()(torch.zeros(2, 3))
     layer = GlobalMaxPooling1D(keepdims=True, name="gmp")
     assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()

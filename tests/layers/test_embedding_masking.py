@@ -41,7 +41,9 @@ def test_embedding_weight_layout_count_and_default_initializer():
     # Keras's default 'uniform' = RandomUniform(-0.05, 0.05).
     assert table.min() >= -0.05 and table.max() <= 0.05 and table.std() > 0.02
     assert layer.get_config()["embeddings_initializer"] == {
-        "class_name": "RandomUniform", "config": {"minval": -0.05, "maxval": 0.05, "seed": None}}
+        "class_name": "RandomUniform",
+        "config": {"minval": -0.05, "maxval": 0.05, "seed": None},
+    }
 
 
 def test_embedding_mask_zero():
@@ -72,7 +74,9 @@ def test_embedding_pretrained_weights_argument(rng):
     model.build((None, 3))
     np.testing.assert_allclose(model.get_weights()[0], matrix, atol=1e-7)  # build keeps them
     assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 1
-    with pytest.raises(ValueError, match=r"embeddings' has shape \(7, 4\); received an array of shape \(7, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"embeddings' has shape \(7, 4\); received an array of shape \(7, 3\)"
+    ):
         Embedding(7, 4, weights=[matrix[:, :3]])
 
 
@@ -83,7 +87,9 @@ def test_embedding_out_of_range_ids_give_a_teaching_error():
     message = str(info.value)
     assert "token id 10" in message and "(1, 0)" in message and "valid ids are 0 to 9" in message
     assert "input_dim must be greater than the largest id" in message and "Embedding(input_dim=11" in message
-    with pytest.raises(ValueError, match=r"negative token id -1 \(at index \(0, 1\).*between 0 and input_dim - 1 = 9"):
+    with pytest.raises(
+        ValueError, match=r"negative token id -1 \(at index \(0, 1\).*between 0 and input_dim - 1 = 9"
+    ):
         layer(torch.tensor([[1, -1]]))
     model = Sequential([Embedding(10, 2), GlobalAveragePooling1D()])
     with pytest.raises(ValueError, match="token id 12"):
@@ -116,8 +122,14 @@ def test_embedding_config_round_trip(rng):
 
 
 def test_masked_embedding_model_fits_and_ignores_padding(rng):
-    model = Sequential([Embedding(20, 8, mask_zero=True), Dropout(0.2), GlobalAveragePooling1D(),
-                        Dense(1, activation="sigmoid")])
+    model = Sequential(
+        [
+            Embedding(20, 8, mask_zero=True),
+            Dropout(0.2),
+            GlobalAveragePooling1D(),
+            Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     x = rng.integers(1, 20, size=(64, 6))
     x[::2, 3:] = 0  # padded tails
@@ -154,7 +166,9 @@ def test_masking_with_a_padding_value_zeroes_masked_steps(rng):
     layer = Masking(mask_value=-1.0)
     out = layer(torch.tensor(x)).numpy()
     assert (out[0, :2] == 0.0).all() and np.array_equal(out[0, 2:], x[0, 2:]) and np.array_equal(out[1], x[1])
-    np.testing.assert_array_equal(layer.compute_mask(torch.tensor(x)).numpy(), [[False, False, True, True]] + [[True] * 4])
+    np.testing.assert_array_equal(
+        layer.compute_mask(torch.tensor(x)).numpy(), [[False, False, True, True]] + [[True] * 4]
+    )
     round_trip(Masking(mask_value=-1.0, name="mask_m1"), torch.tensor(x, dtype=torch.float32))
 
 
@@ -169,7 +183,9 @@ def test_masking_feeds_a_mask_aware_pooling_layer(rng):
 def test_masking_errors():
     with pytest.raises(TypeError, match="mask_value must be a number"):
         Masking(mask_value="pad")
-    with pytest.raises(InputShapeError, match=r"Masking\) expects input \(batch, timesteps, features\); received a 1-D"):
+    with pytest.raises(
+        InputShapeError, match=r"Masking\) expects input \(batch, timesteps, features\); received a 1-D"
+    ):
         Masking()(torch.zeros(3))
 
 

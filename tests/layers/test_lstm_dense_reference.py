@@ -21,19 +21,40 @@ def _lstm(units, features, timesteps=None, **kwargs):
     return layer
 
 
-@pytest.mark.parametrize("activation,recurrent_activation,path", [
-    ("tanh", "sigmoid", "fused"), ("relu", "sigmoid", "generic"), ("tanh", "hard_sigmoid", "generic"),
-])
+@pytest.mark.parametrize(
+    "activation,recurrent_activation,path",
+    [
+        ("tanh", "sigmoid", "fused"),
+        ("relu", "sigmoid", "generic"),
+        ("tanh", "hard_sigmoid", "generic"),
+    ],
+)
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_lstm_forward_equals_numpy(rng, activation, recurrent_activation, path, return_sequences, go_backwards):
-    layer = _lstm(6, 3, activation=activation, recurrent_activation=recurrent_activation,
-                  return_sequences=return_sequences, go_backwards=go_backwards)
+def test_lstm_forward_equals_numpy(
+    rng, activation, recurrent_activation, path, return_sequences, go_backwards
+):
+    layer = _lstm(
+        6,
+        3,
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+        return_sequences=return_sequences,
+        go_backwards=go_backwards,
+    )
     assert layer.execution_path() == path
     kernel, recurrent, bias = _random_weights(layer, rng)
     x = rng.normal(size=(5, 7, 3)).astype("float32")
-    expected, _, _ = lstm(x.astype("float64"), kernel, recurrent, bias, activation, recurrent_activation,
-                          return_sequences, go_backwards)
+    expected, _, _ = lstm(
+        x.astype("float64"),
+        kernel,
+        recurrent,
+        bias,
+        activation,
+        recurrent_activation,
+        return_sequences,
+        go_backwards,
+    )
     got = layer(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
@@ -58,7 +79,9 @@ def test_lstm_without_bias_and_keras_weight_layout(rng):
     kernel, recurrent = _random_weights(layer, rng)
     x = rng.normal(size=(2, 4, 2))
     expected, _, _ = lstm(x, kernel, recurrent, None)
-    np.testing.assert_allclose(layer(torch.tensor(x, dtype=torch.float32)).detach().numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(
+        layer(torch.tensor(x, dtype=torch.float32)).detach().numpy(), expected, atol=1e-5
+    )
 
 
 def test_lstm_default_initialization_matches_keras():
@@ -67,7 +90,9 @@ def test_lstm_default_initialization_matches_keras():
     limit = np.sqrt(6.0 / (5 + 32))  # glorot_uniform over the Keras-layout (5, 32) kernel
     assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.8 * limit
     np.testing.assert_allclose(recurrent @ recurrent.T, np.eye(8), atol=1e-5)  # orthogonal rows
-    np.testing.assert_array_equal(bias, np.r_[np.zeros(8), np.ones(8), np.zeros(16)])  # unit_forget_bias sets 1.0
+    np.testing.assert_array_equal(
+        bias, np.r_[np.zeros(8), np.ones(8), np.zeros(16)]
+    )  # unit_forget_bias sets 1.0
 
 
 @pytest.mark.parametrize("activation", [None, "relu", "softmax"])
@@ -82,7 +107,9 @@ def test_dense_equals_numpy_on_2d_and_3d_input(rng, activation):
             expected = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
         else:
             expected = dense(x, kernel, bias, activation or "linear")
-        np.testing.assert_allclose(layer(torch.tensor(x, dtype=torch.float32)).detach().numpy(), expected, atol=1e-5)
+        np.testing.assert_allclose(
+            layer(torch.tensor(x, dtype=torch.float32)).detach().numpy(), expected, atol=1e-5
+        )
 
 
 def test_model_with_keras_weights_predicts_like_numpy(rng):
@@ -117,5 +144,6 @@ def test_dense_gradcheck_float64():
     names = [n for n, _ in layer.named_parameters()]
     x = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
     weights = tuple(p.detach().clone().requires_grad_(True) for p in layer.parameters())
-    assert torch.autograd.gradcheck(lambda x, *w: torch.func.functional_call(layer, dict(zip(names, w)), (x,)),
-                                    (x,) + weights)
+    assert torch.autograd.gradcheck(
+        lambda x, *w: torch.func.functional_call(layer, dict(zip(names, w)), (x,)), (x,) + weights
+    )

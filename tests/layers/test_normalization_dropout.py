@@ -54,8 +54,14 @@ def _normalize(x, mean, variance, gamma, beta, epsilon, axis):
 
 
 # ---------------------------------------------------------------------------- BatchNormalization
-BN_CASES = [({}, (8, 5)), ({"momentum": 0.9, "epsilon": 0.01}, (4, 6, 5)), ({"axis": 1}, (4, 3, 5)),
-            ({"center": False}, (6, 5)), ({"scale": False}, (6, 5)), ({"center": False, "scale": False}, (6, 5))]
+BN_CASES = [
+    ({}, (8, 5)),
+    ({"momentum": 0.9, "epsilon": 0.01}, (4, 6, 5)),
+    ({"axis": 1}, (4, 3, 5)),
+    ({"center": False}, (6, 5)),
+    ({"scale": False}, (6, 5)),
+    ({"center": False, "scale": False}, (6, 5)),
+]
 
 
 def _split(weights, kwargs):
@@ -72,7 +78,9 @@ def test_batch_norm_inference_uses_the_moving_statistics(rng, kwargs, shape):
     gamma, beta, moving_mean, moving_var = _split(weights, kwargs)
     x = rng.normal(size=shape)
     layer.eval()
-    expected = _normalize(x, moving_mean, moving_var, gamma, beta, kwargs.get("epsilon", 1e-3), kwargs.get("axis", -1))
+    expected = _normalize(
+        x, moving_mean, moving_var, gamma, beta, kwargs.get("epsilon", 1e-3), kwargs.get("axis", -1)
+    )
     np.testing.assert_allclose(layer(_t(x)).detach().numpy(), expected, atol=1e-5)
     np.testing.assert_array_equal(layer.get_weights()[-2], moving_mean)  # inference changes nothing
 
@@ -81,7 +89,11 @@ def test_batch_norm_inference_uses_the_moving_statistics(rng, kwargs, shape):
 def test_batch_norm_training_uses_batch_statistics_and_updates_the_moving_ones(rng, kwargs, shape):
     layer, weights = _bn_with_random_weights(rng, shape, **kwargs)
     gamma, beta, moving_mean, moving_var = _split(weights, kwargs)
-    momentum, epsilon, axis = kwargs.get("momentum", 0.99), kwargs.get("epsilon", 1e-3), kwargs.get("axis", -1)
+    momentum, epsilon, axis = (
+        kwargs.get("momentum", 0.99),
+        kwargs.get("epsilon", 1e-3),
+        kwargs.get("axis", -1),
+    )
     reduce = tuple(d for d in range(len(shape)) if d != axis % len(shape))
     layer.train()
     for _ in range(3):  # the update compounds
@@ -107,7 +119,9 @@ def test_batch_norm_training_with_a_mask_uses_unmasked_steps_only(rng):
     np.testing.assert_allclose(got, _normalize(x, mean, variance, gamma, beta, 1e-3, -1), atol=1e-4)
     np.testing.assert_allclose(layer.get_weights()[2], moving_mean * 0.99 + mean * 0.01, atol=1e-5)
     assert layer.compute_mask(_t(x), torch.tensor(mask)) is not None  # the mask passes on
-    with pytest.raises(ValueError, match=r"mask must have one axis less than the input; received a mask of shape \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"mask must have one axis less than the input; received a mask of shape \(4,\)"
+    ):
         layer(_t(x), mask=torch.ones(4, dtype=torch.bool))
 
 
@@ -116,15 +130,23 @@ def test_frozen_batch_norm_runs_in_inference_mode_even_in_training(rng):
     layer.trainable = False
     layer.train()
     x = rng.normal(size=(6, 4))
-    np.testing.assert_allclose(layer(_t(x)).detach().numpy(), _normalize(x, weights[2], weights[3], weights[0],
-                                                                         weights[1], 1e-3, -1), atol=1e-5)
+    np.testing.assert_allclose(
+        layer(_t(x)).detach().numpy(),
+        _normalize(x, weights[2], weights[3], weights[0], weights[1], 1e-3, -1),
+        atol=1e-5,
+    )
     for before, after in zip(weights, layer.get_weights()):
         np.testing.assert_array_equal(before, after)
 
 
 def test_batch_norm_keras_weights_and_counts(capsys):
     layer = _built(BatchNormalization(), (None, 7))
-    assert [w.name.split("/")[-1] for w in layer.weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    assert [w.name.split("/")[-1] for w in layer.weights] == [
+        "gamma",
+        "beta",
+        "moving_mean",
+        "moving_variance",
+    ]
     assert [w.shape for w in layer.get_weights()] == [(7,)] * 4
     assert [w.trainable for w in layer.weights] == [True, True, False, False]
     gamma, beta, mean, variance = layer.get_weights()
@@ -134,7 +156,9 @@ def test_batch_norm_keras_weights_and_counts(capsys):
     model = Sequential([Dense(7, input_dim=3), BatchNormalization(), Dense(1)])
     model.summary()
     out = capsys.readouterr().out
-    assert "Total params: 64 " in out and "Trainable params: 50 " in out and "Non-trainable params: 14 " in out
+    assert (
+        "Total params: 64 " in out and "Trainable params: 50 " in out and "Non-trainable params: 14 " in out
+    )
     assert BatchNormalizationFromModule is BatchNormalization
 
 
@@ -147,8 +171,18 @@ def test_batch_norm_gradcheck_float64(rng, training, shape, axis):
 
 
 def test_batch_norm_config_round_trip(rng):
-    layer = _built(BatchNormalization(axis=1, momentum=0.8, epsilon=0.01, center=False,
-                                      gamma_initializer="zeros", gamma_regularizer="l2", name="bn_rt"), (None, 3, 4))
+    layer = _built(
+        BatchNormalization(
+            axis=1,
+            momentum=0.8,
+            epsilon=0.01,
+            center=False,
+            gamma_initializer="zeros",
+            gamma_regularizer="l2",
+            name="bn_rt",
+        ),
+        (None, 3, 4),
+    )
     config = layer.get_config()
     assert config["axis"] == 1 and config["momentum"] == 0.8 and config["center"] is False
     weights = [rng.normal(size=w.shape) for w in layer.get_weights()]
@@ -164,14 +198,22 @@ def test_batch_norm_errors():
         Sequential([BatchNormalization(axis=3, input_shape=(4, 5))])
     with pytest.raises(InputShapeError, match="axis=0, which is not a feature axis"):
         Sequential([BatchNormalization(axis=0, input_shape=(4, 5))])
-    with pytest.raises(ValueError, match="momentum must be a number between 0.0 and 1.0. Received: momentum=1.5"):
+    with pytest.raises(
+        ValueError, match="momentum must be a number between 0.0 and 1.0. Received: momentum=1.5"
+    ):
         BatchNormalization(momentum=1.5)
-    with pytest.raises(TypeError, match=r"axis must be an integer \(e.g. -1 for the last axis\). Received: axis=\[1\]"):
+    with pytest.raises(
+        TypeError, match=r"axis must be an integer \(e.g. -1 for the last axis\). Received: axis=\[1\]"
+    ):
         BatchNormalization(axis=[1])
-    with pytest.raises(InputShapeError, match=r"at least 2 dimensions \(batch, features\); received shape \(None,\)"):
+    with pytest.raises(
+        InputShapeError, match=r"at least 2 dimensions \(batch, features\); received shape \(None,\)"
+    ):
         BatchNormalization().ensure_built((None,))
     layer = _built(BatchNormalization(), (None, 4))
-    with pytest.raises(InputShapeError, match=r"built for inputs of shape \(None, 4\).*received shape \(None, 5\)"):
+    with pytest.raises(
+        InputShapeError, match=r"built for inputs of shape \(None, 4\).*received shape \(None, 5\)"
+    ):
         layer.check_input_shape((None, 5))
 
 
@@ -193,9 +235,17 @@ def test_batch_norm_in_a_model_learns_moving_statistics_in_fit_only(rng):
 
 
 # ---------------------------------------------------------------------------- LayerNormalization
-@pytest.mark.parametrize("kwargs,shape", [({}, (3, 4, 5)), ({"axis": [1, 2]}, (3, 4, 5)), ({"axis": 1}, (3, 4, 5)),
-                                          ({"axis": [1, 3]}, (2, 3, 4, 5)), ({"axis": -2}, (2, 3, 4)),
-                                          ({"center": False, "scale": False, "epsilon": 1e-5}, (3, 5))])
+@pytest.mark.parametrize(
+    "kwargs,shape",
+    [
+        ({}, (3, 4, 5)),
+        ({"axis": [1, 2]}, (3, 4, 5)),
+        ({"axis": 1}, (3, 4, 5)),
+        ({"axis": [1, 3]}, (2, 3, 4, 5)),
+        ({"axis": -2}, (2, 3, 4)),
+        ({"center": False, "scale": False, "epsilon": 1e-5}, (3, 5)),
+    ],
+)
 def test_layer_norm_equals_numpy(rng, kwargs, shape):
     layer = _built(LayerNormalization(**kwargs), shape)
     weights = [rng.normal(size=w.shape) for w in layer.get_weights()]
@@ -222,8 +272,11 @@ def test_layer_norm_weights_gradcheck_and_config(rng):
     several = _built(LayerNormalization(axis=[1, 2], dtype="float64"), (None, 3, 4))
     assert [w.shape for w in several.get_weights()] == [(3, 4), (3, 4)]
     assert gradcheck_layer(several, torch.randn(2, 3, 4, dtype=torch.float64))
-    clone = round_trip(_built(LayerNormalization(axis=[1, 2], epsilon=1e-5, name="ln_rt"), (None, 3, 4)),
-                       _t(rng.normal(size=(2, 3, 4))), rng)
+    clone = round_trip(
+        _built(LayerNormalization(axis=[1, 2], epsilon=1e-5, name="ln_rt"), (None, 3, 4)),
+        _t(rng.normal(size=(2, 3, 4))),
+        rng,
+    )
     assert clone.get_config()["axis"] == [1, 2]
 
 
@@ -234,7 +287,9 @@ def test_layer_norm_errors():
         LayerNormalization(epsilon=-1)
     with pytest.raises(TypeError, match="axis must be an integer"):
         LayerNormalization(axis="last")
-    with pytest.raises(InputShapeError, match=r"needs the size of axis 1 to be known; received input shape \(None, None, 4\)"):
+    with pytest.raises(
+        InputShapeError, match=r"needs the size of axis 1 to be known; received input shape \(None, None, 4\)"
+    ):
         LayerNormalization(axis=1).ensure_built((None, None, 4))
 
 
@@ -284,9 +339,13 @@ def test_dropout_noise_shape_drops_along_broadcast_axes():
     out = layer(torch.ones(8, 5, 6))
     assert (out == out[:, :1, :]).all()  # the same mask at every timestep
     assert set(out.unique().tolist()) == {0.0, 2.0}
-    with pytest.raises(ValueError, match=r"noise_shape=\(None, 1, 6\) has 3 entries but the input has 2 axes"):
+    with pytest.raises(
+        ValueError, match=r"noise_shape=\(None, 1, 6\) has 3 entries but the input has 2 axes"
+    ):
         layer(torch.ones(8, 6))
-    with pytest.raises(ValueError, match=r"does not fit the input shape \(8, 5, 7\).*use None for the batch axis"):
+    with pytest.raises(
+        ValueError, match=r"does not fit the input shape \(8, 5, 7\).*use None for the batch axis"
+    ):
         layer(torch.ones(8, 5, 7))
     assert Dropout(0.5, noise_shape=[None, 1, 6]).get_config()["noise_shape"] == (None, 1, 6)
 
@@ -298,8 +357,11 @@ def test_spatial_dropout_drops_whole_channels():
     assert (out == out[:, :1, :]).all() and set(out.unique().tolist()) == {0.0, 2.0}
     dropped = (out[:, 0, :] == 0).float().mean().item()
     assert 0.3 < dropped < 0.7
-    with pytest.raises(InputShapeError, match=r"SpatialDropout1D\) expects 3-D input \(batch, steps, channels\); "
-                                              r"received a 2-D"):
+    with pytest.raises(
+        InputShapeError,
+        match=r"SpatialDropout1D\) expects 3-D input \(batch, steps, channels\); "
+        r"received a 2-D",
+    ):
         layer(torch.ones(4, 3))
     assert "noise_shape" not in layer.get_config()
 
@@ -312,14 +374,17 @@ def test_gaussian_noise_statistics():
     assert abs(noise.mean().item()) < 0.01 and abs(noise.std().item() - 0.3) < 0.01
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda: Dropout(1.5), "rate must be a number between 0 and 1. Received: rate=1.5"),
-    (lambda: Dropout("0.5"), "rate must be a number between 0 and 1"),
-    (lambda: Dropout(0.5, seed=-1), "seed must be a non-negative integer or None. Received: seed=-1"),
-    (lambda: Dropout(0.5, noise_shape=(None, 0)), "noise_shape must contain positive integers or None"),
-    (lambda: SpatialDropout1D(-0.1), "rate must be a number between 0 and 1"),
-    (lambda: GaussianNoise(2.0), "stddev must be a number between 0 and 1. Received: stddev=2.0"),
-])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: Dropout(1.5), "rate must be a number between 0 and 1. Received: rate=1.5"),
+        (lambda: Dropout("0.5"), "rate must be a number between 0 and 1"),
+        (lambda: Dropout(0.5, seed=-1), "seed must be a non-negative integer or None. Received: seed=-1"),
+        (lambda: Dropout(0.5, noise_shape=(None, 0)), "noise_shape must contain positive integers or None"),
+        (lambda: SpatialDropout1D(-0.1), "rate must be a number between 0 and 1"),
+        (lambda: GaussianNoise(2.0), "stddev must be a number between 0 and 1. Received: stddev=2.0"),
+    ],
+)
 def test_noise_layer_argument_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
@@ -328,8 +393,11 @@ def test_noise_layer_argument_errors(make, message):
 def test_noise_layers_pass_masks_and_round_trip_their_config(rng):
     mask = torch.tensor([[True, False, True]])
     x = _t(rng.normal(size=(1, 3, 2)))
-    for layer in (Dropout(0.3, noise_shape=(None, 1, 2), seed=4, name="d_rt"), SpatialDropout1D(0.2, name="sd_rt"),
-                  GaussianNoise(0.1, seed=2, name="gn_rt")):
+    for layer in (
+        Dropout(0.3, noise_shape=(None, 1, 2), seed=4, name="d_rt"),
+        SpatialDropout1D(0.2, name="sd_rt"),
+        GaussianNoise(0.1, seed=2, name="gn_rt"),
+    ):
         assert layer.compute_mask(x, mask) is mask
         assert layer.count_params() == 0
         round_trip(layer, x)

@@ -29,27 +29,48 @@ BATCH, STEPS, FEATURES, UNITS = 4, 6, 3, 5
 # (factory, reference step builder, number of states)
 KINDS = {
     "lstm": (lambda units=UNITS, **kw: LSTM(units, **kw), lambda w: lstm_step(*w), 2),
-    "lstm_relu": (lambda units=UNITS, **kw: LSTM(units, activation="relu", **kw), lambda w: lstm_step(*w, activation="relu"), 2),
-    "lstm_hard_sigmoid": (lambda units=UNITS, **kw: LSTM(units, recurrent_activation="hard_sigmoid", **kw),
-                          lambda w: lstm_step(*w, recurrent_activation="hard_sigmoid"), 2),
+    "lstm_relu": (
+        lambda units=UNITS, **kw: LSTM(units, activation="relu", **kw),
+        lambda w: lstm_step(*w, activation="relu"),
+        2,
+    ),
+    "lstm_hard_sigmoid": (
+        lambda units=UNITS, **kw: LSTM(units, recurrent_activation="hard_sigmoid", **kw),
+        lambda w: lstm_step(*w, recurrent_activation="hard_sigmoid"),
+        2,
+    ),
     "gru": (lambda units=UNITS, **kw: GRU(units, **kw), lambda w: gru_step(*w), 1),
-    "gru_reset_before": (lambda units=UNITS, **kw: GRU(units, reset_after=False, **kw), lambda w: gru_step(*w, reset_after=False), 1),
-    "gru_relu": (lambda units=UNITS, **kw: GRU(units, activation="relu", **kw), lambda w: gru_step(*w, activation="relu"), 1),
+    "gru_reset_before": (
+        lambda units=UNITS, **kw: GRU(units, reset_after=False, **kw),
+        lambda w: gru_step(*w, reset_after=False),
+        1,
+    ),
+    "gru_relu": (
+        lambda units=UNITS, **kw: GRU(units, activation="relu", **kw),
+        lambda w: gru_step(*w, activation="relu"),
+        1,
+    ),
     "simple_rnn": (lambda units=UNITS, **kw: SimpleRNN(units, **kw), lambda w: simple_rnn_step(*w), 1),
-    "simple_rnn_relu": (lambda units=UNITS, **kw: SimpleRNN(units, activation="relu", **kw),
-                        lambda w: simple_rnn_step(*w, activation="relu"), 1),
-    "simple_rnn_sigmoid": (lambda units=UNITS, **kw: SimpleRNN(units, activation="sigmoid", **kw),
-                           lambda w: simple_rnn_step(*w, activation="sigmoid"), 1),
+    "simple_rnn_relu": (
+        lambda units=UNITS, **kw: SimpleRNN(units, activation="relu", **kw),
+        lambda w: simple_rnn_step(*w, activation="relu"),
+        1,
+    ),
+    "simple_rnn_sigmoid": (
+        lambda units=UNITS, **kw: SimpleRNN(units, activation="sigmoid", **kw),
+        lambda w: simple_rnn_step(*w, activation="sigmoid"),
+        1,
+    ),
 }
 FUSED = {"lstm", "gru", "simple_rnn", "simple_rnn_relu"}
 
 
 def _mask():
     mask = np.ones((BATCH, STEPS), bool)
-    mask[0, :2] = False   # masked first steps (pre-padding)
-    mask[1, 4:] = False   # post-padding
-    mask[2, :] = False    # an all-masked row
-    mask[3, 2] = False    # a hole
+    mask[0, :2] = False  # masked first steps (pre-padding)
+    mask[1, 4:] = False  # post-padding
+    mask[2, :] = False  # an all-masked row
+    mask[3, 2] = False  # a hole
     return mask
 
 
@@ -85,7 +106,9 @@ def test_forward_equals_numpy(kind, return_sequences, go_backwards, masked, path
     x = rng.normal(size=(BATCH, STEPS, FEATURES))
     mask = _mask() if masked else None
     states0 = [np.zeros((BATCH, UNITS))] * KINDS[kind][2]
-    expected, states = run_rnn(KINDS[kind][1](layer.get_weights()), x, states0, mask, go_backwards, return_sequences)
+    expected, states = run_rnn(
+        KINDS[kind][1](layer.get_weights()), x, states0, mask, go_backwards, return_sequences
+    )
     got = layer(_t(x), mask=None if mask is None else torch.tensor(mask))
     np.testing.assert_allclose(got[0].detach().numpy(), expected, atol=1e-5)
     for got_state, want in zip(got[1:], states):
@@ -124,7 +147,9 @@ def test_stateful_carries_states_across_calls_and_resets(kind, rng):
     layer.reset_states()
     fresh, _ = run_rnn(step, second, zeros, return_sequences=True)
     np.testing.assert_allclose(layer(_t(second)).detach().numpy(), fresh, atol=1e-5)
-    with pytest.raises(ValueError, match=r"carries states for batches of 4 samples; received a batch of 3.*batch_size=4"):
+    with pytest.raises(
+        ValueError, match=r"carries states for batches of 4 samples; received a batch of 3.*batch_size=4"
+    ):
         layer(_t(second[:3]))
 
 
@@ -134,7 +159,9 @@ def test_stateful_model_fit_predict_and_batch_checks(rng):
     x, y = rng.normal(size=(6, 4, 1)), rng.normal(size=(6, 1))
     model.fit(x, y, epochs=2, shuffle=False, verbose=0)  # batch_size defaults to the stateful one
     assert model.layers[0].states is not None
-    with pytest.raises(ValueError, match=r"built for batches of 2 samples, so fit needs batch_size=2. Received: batch_size=3"):
+    with pytest.raises(
+        ValueError, match=r"built for batches of 2 samples, so fit needs batch_size=2. Received: batch_size=3"
+    ):
         model.fit(x, y, batch_size=3, verbose=0)
     with pytest.raises(ValueError, match=r"5 samples do not split into whole batches.*x\[:4\]"):
         model.predict(x[:5], verbose=0)
@@ -162,9 +189,13 @@ def test_bidirectional_equals_numpy(merge_mode, return_sequences, masked, rng):
     backward, _ = run_rnn(lstm_step(*weights[3:]), x, zeros, mask, True, return_sequences, return_sequences)
     if return_sequences:
         backward = backward[:, ::-1]
-    expected = {"concat": lambda: np.concatenate([forward, backward], -1), "sum": lambda: forward + backward,
-                "mul": lambda: forward * backward, "ave": lambda: (forward + backward) / 2,
-                None: lambda: [forward, backward]}[merge_mode]()
+    expected = {
+        "concat": lambda: np.concatenate([forward, backward], -1),
+        "sum": lambda: forward + backward,
+        "mul": lambda: forward * backward,
+        "ave": lambda: (forward + backward) / 2,
+        None: lambda: [forward, backward],
+    }[merge_mode]()
     got = layer(_t(x), mask=None if mask is None else torch.tensor(mask))
     if merge_mode is None:
         for g, e in zip(got, expected):
@@ -180,9 +211,16 @@ def test_bidirectional_return_state_weights_and_counts(rng):
     assert layer.count_params() == 2 * 3 * (UNITS * (FEATURES + UNITS) + 2 * UNITS)
     output, h_forward, h_backward = layer(_t(rng.normal(size=(BATCH, STEPS, FEATURES))))
     assert output.shape == (BATCH, 2 * UNITS)
-    np.testing.assert_allclose(output.detach().numpy(), torch.cat([h_forward, h_backward], -1).detach().numpy())
-    model = Sequential([Bidirectional(LSTM(4, return_sequences=True), input_shape=(STEPS, FEATURES)),
-                        Bidirectional(LSTM(3)), Dense(1)])
+    np.testing.assert_allclose(
+        output.detach().numpy(), torch.cat([h_forward, h_backward], -1).detach().numpy()
+    )
+    model = Sequential(
+        [
+            Bidirectional(LSTM(4, return_sequences=True), input_shape=(STEPS, FEATURES)),
+            Bidirectional(LSTM(3)),
+            Dense(1),
+        ]
+    )
     assert model.output_shape == (None, 1) and model.layers[0].output_shape == (None, STEPS, 8)
 
 
@@ -261,8 +299,12 @@ def test_dropout_masks_follow_keras(kind, recurrent, rng, monkeypatch):
     weights = layer.get_weights()
     order = list(layer.cell.torch_order)
     if not recurrent:
-        expected, _ = run_rnn(KINDS[kind][1](weights), x * masks[0].numpy()[:, None, :],
-                              [np.zeros((BATCH, UNITS))] * KINDS[kind][2], return_sequences=True)
+        expected, _ = run_rnn(
+            KINDS[kind][1](weights),
+            x * masks[0].numpy()[:, None, :],
+            [np.zeros((BATCH, UNITS))] * KINDS[kind][2],
+            return_sequences=True,
+        )
     else:
         input_masks, recurrent_masks = masks[0].numpy(), masks[1].numpy()  # torch gate order
         keras_input = [input_masks[order.index(g)] for g in range(gates)]
@@ -270,7 +312,9 @@ def test_dropout_masks_follow_keras(kind, recurrent, rng, monkeypatch):
         expected = _reference_with_gate_masks(kind, weights, x, keras_input, keras_recurrent)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     layer.eval()  # no dropout at inference
-    clean, _ = run_rnn(KINDS[kind][1](weights), x, [np.zeros((BATCH, UNITS))] * KINDS[kind][2], return_sequences=True)
+    clean, _ = run_rnn(
+        KINDS[kind][1](weights), x, [np.zeros((BATCH, UNITS))] * KINDS[kind][2], return_sequences=True
+    )
     np.testing.assert_allclose(layer(_t(x)).detach().numpy(), clean, atol=1e-5)
 
 
@@ -286,13 +330,21 @@ def _reference_with_gate_masks(kind, weights, x, input_masks, recurrent_masks):
         xs = [x[:, t] * m for m in input_masks]
         hs = [h * m for m in recurrent_masks]
         if kind == "lstm":
-            z = [xs[g] @ kernel[:, g * u:(g + 1) * u] + hs[g] @ recurrent[:, g * u:(g + 1) * u] + bias[g * u:(g + 1) * u]
-                 for g in range(4)]
+            z = [
+                xs[g] @ kernel[:, g * u : (g + 1) * u]
+                + hs[g] @ recurrent[:, g * u : (g + 1) * u]
+                + bias[g * u : (g + 1) * u]
+                for g in range(4)
+            ]
             c = sig(z[1]) * c + sig(z[0]) * np.tanh(z[2])
             h = sig(z[3]) * np.tanh(c)
         elif kind == "gru":
-            xz, xr, xh = (xs[g] @ kernel[:, g * u:(g + 1) * u] + bias[0, g * u:(g + 1) * u] for g in range(3))
-            rz, rr, rh = (hs[g] @ recurrent[:, g * u:(g + 1) * u] + bias[1, g * u:(g + 1) * u] for g in range(3))
+            xz, xr, xh = (
+                xs[g] @ kernel[:, g * u : (g + 1) * u] + bias[0, g * u : (g + 1) * u] for g in range(3)
+            )
+            rz, rr, rh = (
+                hs[g] @ recurrent[:, g * u : (g + 1) * u] + bias[1, g * u : (g + 1) * u] for g in range(3)
+            )
             z, r = sig(xz + rz), sig(xr + rr)
             h = z * h + (1 - z) * np.tanh(xh + r * rh)
         else:
@@ -310,8 +362,12 @@ class MinimalCell(Layer):
         self.state_size = units
 
     def build(self, input_shape):
-        self.kernel = self._new_weight((input_shape[-1], self.units), lambda s, dtype: torch.full(s, 0.3, dtype=dtype))
-        self.recurrent = self._new_weight((self.units, self.units), lambda s, dtype: torch.eye(s[0], dtype=dtype) * 0.5)
+        self.kernel = self._new_weight(
+            (input_shape[-1], self.units), lambda s, dtype: torch.full(s, 0.3, dtype=dtype)
+        )
+        self.recurrent = self._new_weight(
+            (self.units, self.units), lambda s, dtype: torch.eye(s[0], dtype=dtype) * 0.5
+        )
 
     def call(self, inputs, states):
         h = torch.tanh(inputs @ self.kernel + states[0] @ self.recurrent)
@@ -324,8 +380,12 @@ class MinimalCell(Layer):
 def test_user_cell_and_stacked_cells(rng):
     x = rng.normal(size=(2, 4, 3))
     layer = RNN(MinimalCell(2), return_sequences=True)
-    expected, _ = run_rnn(simple_rnn_step(np.full((3, 2), 0.3), np.eye(2) * 0.5, None), x, [np.zeros((2, 2))],
-                          return_sequences=True)
+    expected, _ = run_rnn(
+        simple_rnn_step(np.full((3, 2), 0.3), np.eye(2) * 0.5, None),
+        x,
+        [np.zeros((2, 2))],
+        return_sequences=True,
+    )
     np.testing.assert_allclose(layer(_t(x)).detach().numpy(), expected, atol=1e-6)
     assert layer.execution_path() == "generic"
 
@@ -339,14 +399,26 @@ def test_user_cell_and_stacked_cells(rng):
     np.testing.assert_allclose(stacked(_t(x)).detach().numpy(), gru_out, atol=1e-5)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: LSTM(4, activation="relu", return_sequences=True, dropout=0.1, go_backwards=True, unit_forget_bias=False),
-    lambda: GRU(4, reset_after=False, recurrent_regularizer=regularizers.l2(0.01), stateful=True, batch_size=3),
-    lambda: SimpleRNN(4, activation="sigmoid", return_state=True),
-    lambda: Bidirectional(LSTM(4, return_sequences=True), merge_mode="sum"),
-    lambda: RNN(MinimalCell(3)),
-    lambda: RNN([LSTMCell(3), GRUCell(2)]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LSTM(
+            4,
+            activation="relu",
+            return_sequences=True,
+            dropout=0.1,
+            go_backwards=True,
+            unit_forget_bias=False,
+        ),
+        lambda: GRU(
+            4, reset_after=False, recurrent_regularizer=regularizers.l2(0.01), stateful=True, batch_size=3
+        ),
+        lambda: SimpleRNN(4, activation="sigmoid", return_state=True),
+        lambda: Bidirectional(LSTM(4, return_sequences=True), merge_mode="sum"),
+        lambda: RNN(MinimalCell(3)),
+        lambda: RNN([LSTMCell(3), GRUCell(2)]),
+    ],
+)
 def test_config_round_trip(make, rng):
     from lstmkit.layers import deserialize, serialize
 
@@ -372,13 +444,22 @@ def test_config_round_trip(make, rng):
 
 
 def test_regularization_penalty_is_added_to_the_loss(rng):
-    model = Sequential([LSTM(3, input_shape=(4, 2), kernel_regularizer=regularizers.l2(0.1),
-                             recurrent_regularizer=regularizers.l1(0.05)), Dense(1)])
+    model = Sequential(
+        [
+            LSTM(
+                3,
+                input_shape=(4, 2),
+                kernel_regularizer=regularizers.l2(0.1),
+                recurrent_regularizer=regularizers.l1(0.05),
+            ),
+            Dense(1),
+        ]
+    )
     model.compile(optimizer="sgd", loss="mse")
     x, y = rng.normal(size=(5, 4, 2)), rng.normal(size=(5, 1))
     kernel, recurrent, *_ = model.get_weights()
     mse = float(np.mean((model.predict(x, verbose=0) - y) ** 2))
-    penalty = 0.1 * np.sum(kernel ** 2) + 0.05 * np.sum(np.abs(recurrent))
+    penalty = 0.1 * np.sum(kernel**2) + 0.05 * np.sum(np.abs(recurrent))
     assert model.evaluate(x, y, verbose=0) == pytest.approx(mse + penalty, rel=1e-5)
 
 
@@ -402,7 +483,9 @@ def test_single_timestep_from_zero_state_equals_numpy(kind, rng):
     layer.ensure_built((None, 1, FEATURES))
     layer.set_weights([rng.normal(scale=0.5, size=w.shape) for w in layer.get_weights()])
     x = rng.normal(size=(BATCH, 1, FEATURES))
-    expected, states = run_rnn(KINDS[kind][1](layer.get_weights()), x, [np.zeros((BATCH, UNITS))] * KINDS[kind][2])
+    expected, states = run_rnn(
+        KINDS[kind][1](layer.get_weights()), x, [np.zeros((BATCH, UNITS))] * KINDS[kind][2]
+    )
     got = layer(_t(x))
     np.testing.assert_allclose(got[0].detach().numpy(), expected, atol=1e-5)
     for got_state, want in zip(got[1:], states):
@@ -426,7 +509,9 @@ def test_single_timestep_gradcheck_float64(kind):
 def test_a_mask_of_the_wrong_shape_is_refused(rng):
     layer = _built("lstm", rng)
     x = _t(rng.normal(size=(BATCH, STEPS, FEATURES)))
-    with pytest.raises(ValueError, match=r"shape \(batch, timesteps\) = \(4, 6\) here; received a mask of shape \(4, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"shape \(batch, timesteps\) = \(4, 6\) here; received a mask of shape \(4, 5\)"
+    ):
         layer(x, mask=torch.ones(BATCH, STEPS - 1, dtype=torch.bool))
 
 
@@ -436,13 +521,15 @@ def test_wrapped_layers_report_their_regularization_penalties():
     bidirectional = Bidirectional(LSTM(3, kernel_regularizer=regularizers.l2(0.1)))
     bidirectional.ensure_built((None, 4, 2))
     kernels = [w for w in bidirectional.get_weights() if w.shape == (2, 12)]
-    expected = sum(0.1 * np.sum(k ** 2) for k in kernels)
+    expected = sum(0.1 * np.sum(k**2) for k in kernels)
     assert float(sum(bidirectional.regularization_losses()).detach()) == pytest.approx(expected, rel=1e-5)
     stacked = RNN([LSTMCell(3, kernel_regularizer=regularizers.l1(0.2)), GRUCell(2)])
     stacked.ensure_built((None, 4, 2))
     assert float(sum(stacked.regularization_losses()).detach()) == pytest.approx(
-        0.2 * np.abs(stacked.get_weights()[0]).sum(), rel=1e-5)
+        0.2 * np.abs(stacked.get_weights()[0]).sum(), rel=1e-5
+    )
     distributed = TimeDistributed(Dense(2, kernel_regularizer=regularizers.l2(0.5)))
     distributed.ensure_built((None, 4, 3))
     assert float(sum(distributed.regularization_losses()).detach()) == pytest.approx(
-        0.5 * np.sum(distributed.get_weights()[0] ** 2), rel=1e-5)
+        0.5 * np.sum(distributed.get_weights()[0] ** 2), rel=1e-5
+    )

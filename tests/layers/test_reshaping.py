@@ -20,7 +20,11 @@ def _t(a):
 
 def test_keras2_core_module_path():
     assert (FlattenFromCore, ReshapeFromCore, PermuteFromCore, RepeatVectorFromCore) == (
-        Flatten, Reshape, Permute, RepeatVector)
+        Flatten,
+        Reshape,
+        Permute,
+        RepeatVector,
+    )
 
 
 @pytest.mark.parametrize("shape", [(2, 3), (2, 3, 4), (2, 3, 4, 5)])
@@ -40,26 +44,42 @@ def test_flatten_channels_first_unknown_sizes_and_1d(rng):
     round_trip(Flatten(data_format="channels_first", name="flat_cf"), _t(x))
 
 
-@pytest.mark.parametrize("target,expected", [((6, 2), (6, 2)), ((-1, 3), (4, 3)), ((2, -1, 2), (2, 3, 2)),
-                                             ((12,), (12,)), (12, (12,)), ([3, 4], (3, 4))])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        ((6, 2), (6, 2)),
+        ((-1, 3), (4, 3)),
+        ((2, -1, 2), (2, 3, 2)),
+        ((12,), (12,)),
+        (12, (12,)),
+        ([3, 4], (3, 4)),
+    ],
+)
 def test_reshape_equals_numpy(rng, target, expected):
     x = rng.normal(size=(2, 3, 4))
     layer = Reshape(target)
     np.testing.assert_array_equal(layer(_t(x)).numpy(), x.reshape((2,) + expected).astype("float32"))
     assert layer.compute_output_shape((None, 3, 4)) == (None,) + expected
     dims = tuple(target) if isinstance(target, (tuple, list)) else (target,)
-    assert layer.compute_output_shape((None, None, 4)) == (None,) + tuple(None if d == -1 else d for d in dims)
+    assert layer.compute_output_shape((None, None, 4)) == (None,) + tuple(
+        None if d == -1 else d for d in dims
+    )
 
 
 def test_reshape_errors():
     with pytest.raises(ValueError, match=r"at most one -1.*Received: target_shape=\(-1, -1\)"):
         Reshape((-1, -1))
-    with pytest.raises(ValueError, match="positive integers and at most one -1. Received: target_shape=\\(0, 2\\)"):
+    with pytest.raises(
+        ValueError, match="positive integers and at most one -1. Received: target_shape=\\(0, 2\\)"
+    ):
         Reshape((0, 2))
     with pytest.raises(TypeError, match="target_shape must be a tuple"):
         Reshape(None)
-    with pytest.raises(InputShapeError, match=r"cannot reshape an input of shape \(None, 3, 2\) \(6 values per "
-                                              r"sample\) to target_shape=\(5, 2\) \(10 values\)"):
+    with pytest.raises(
+        InputShapeError,
+        match=r"cannot reshape an input of shape \(None, 3, 2\) \(6 values per "
+        r"sample\) to target_shape=\(5, 2\) \(10 values\)",
+    ):
         Sequential([Reshape((5, 2), input_shape=(3, 2))])
     with pytest.raises(InputShapeError, match="6 is not divisible by 5"):
         Reshape((5, -1))(torch.zeros(1, 3, 2))
@@ -84,7 +104,9 @@ def test_permute_errors_and_config(rng):
             Permute(dims)
     with pytest.raises(TypeError, match="dims must be a tuple such as"):
         Permute(2)
-    with pytest.raises(InputShapeError, match=r"expects 3-D input.*received a 4-D input.*dims=\(2, 1\) permutes 2 axes"):
+    with pytest.raises(
+        InputShapeError, match=r"expects 3-D input.*received a 4-D input.*dims=\(2, 1\) permutes 2 axes"
+    ):
         Sequential([Permute((2, 1), input_shape=(3, 4, 5))])
     round_trip(Permute((2, 1), name="perm"), _t(rng.normal(size=(2, 3, 4))))
 
@@ -94,7 +116,9 @@ def test_repeat_vector_equals_numpy_and_seq2seq_shapes(rng):
     layer = RepeatVector(3)
     np.testing.assert_array_equal(layer(_t(x)).numpy(), np.repeat(x[:, None, :], 3, axis=1).astype("float32"))
     assert layer.compute_output_shape((None, 4)) == (None, 3, 4)
-    model = Sequential([LSTM(5, input_shape=(6, 2)), RepeatVector(3), LSTM(4, return_sequences=True), Dense(1)])
+    model = Sequential(
+        [LSTM(5, input_shape=(6, 2)), RepeatVector(3), LSTM(4, return_sequences=True), Dense(1)]
+    )
     assert model.output_shape == (None, 3, 1)
     round_trip(RepeatVector(3, name="rv"), _t(x))
 

@@ -14,7 +14,9 @@ def _lstm_params(units, features):
 
 
 def test_summary_table_and_keras_parameter_counts(capsys):
-    model = Sequential([LSTM(10, input_shape=(1, 1), return_sequences=True), LSTM(7, activation="relu"), Dense(1)])
+    model = Sequential(
+        [LSTM(10, input_shape=(1, 1), return_sequences=True), LSTM(7, activation="relu"), Dense(1)]
+    )
     model.summary()
     out = capsys.readouterr().out
     assert 'Model: "sequential' in out
@@ -36,14 +38,17 @@ def test_summary_of_an_unbuilt_model_and_frozen_layers(capsys):
     assert "Trainable params: 4 " in out and "Non-trainable params: 9 " in out
 
 
-@pytest.mark.parametrize("first", [
-    lambda: [LSTM(4, input_shape=(3, 2))],
-    lambda: [LSTM(4, batch_input_shape=(None, 3, 2))],
-    lambda: [LSTM(4, input_dim=2, input_length=3)],
-    lambda: [Input(shape=(3, 2)), LSTM(4)],
-    lambda: [keras.Input((3, 2)), LSTM(4)],
-    lambda: [InputLayer(input_shape=(3, 2)), LSTM(4)],
-])
+@pytest.mark.parametrize(
+    "first",
+    [
+        lambda: [LSTM(4, input_shape=(3, 2))],
+        lambda: [LSTM(4, batch_input_shape=(None, 3, 2))],
+        lambda: [LSTM(4, input_dim=2, input_length=3)],
+        lambda: [Input(shape=(3, 2)), LSTM(4)],
+        lambda: [keras.Input((3, 2)), LSTM(4)],
+        lambda: [InputLayer(input_shape=(3, 2)), LSTM(4)],
+    ],
+)
 def test_every_way_to_declare_the_input_shape(first):
     model = Sequential(first() + [Dense(1)])
     assert model.built and model.input_shape == (None, 3, 2) and model.output_shape == (None, 1)
@@ -55,9 +60,15 @@ def test_import_lstmkit_as_keras():
     assert model.predict(np.zeros((1, 2, 1)), verbose=0).shape == (1, 1)
 
 
-@pytest.mark.parametrize("convert", [
-    lambda a: a, lambda a: a.tolist(), lambda a: torch.tensor(a), lambda a: a.astype("float64"),
-])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda a: a,
+        lambda a: a.tolist(),
+        lambda a: torch.tensor(a),
+        lambda a: a.astype("float64"),
+    ],
+)
 def test_data_containers(convert):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(8, 2, 1)), rng.normal(size=(8,))
@@ -87,7 +98,9 @@ def test_history_records_every_epoch_and_validation():
     assert set(history.history) == {"loss", "mae", "val_loss", "val_mae"}
     assert all(len(v) == 3 for v in history.history.values())
     # Validation is run with the weights at the end of each epoch: the last value equals evaluate().
-    assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(x[:5], y[:5], verbose=0)[0], rel=1e-6)
+    assert history.history["val_loss"][-1] == pytest.approx(
+        model.evaluate(x[:5], y[:5], verbose=0)[0], rel=1e-6
+    )
 
 
 def test_validation_split_takes_the_last_samples_before_shuffling():

@@ -104,8 +104,9 @@ def test_accepts_lists_and_dataframes():
 
 
 def test_workers_keywords_are_stored():
-    gen = TimeseriesGenerator(np.arange(5), np.arange(5), length=1, workers=4, use_multiprocessing=True,
-                              max_queue_size=3)
+    gen = TimeseriesGenerator(
+        np.arange(5), np.arange(5), length=1, workers=4, use_multiprocessing=True, max_queue_size=3
+    )
     assert (gen.workers, gen.use_multiprocessing, gen.max_queue_size) == (4, True, 3)
     assert lstmkit.preprocessing.sequence.TimeseriesGenerator is TimeseriesGenerator
 
@@ -113,9 +114,10 @@ def test_workers_keywords_are_stored():
 def test_too_short_says_how_many_rows():
     with pytest.raises(ValueError) as info:
         TimeseriesGenerator(np.arange(5), np.arange(5), length=5)
-    assert ("data is too short for even one sample. A window of length=5 starting at start_index=0 needs at least "
-            "start_index + length + 1 = 6 rows (the window plus the row whose target it predicts), but data has 5."
-            ) in str(info.value)
+    assert (
+        "data is too short for even one sample. A window of length=5 starting at start_index=0 needs at least "
+        "start_index + length + 1 = 6 rows (the window plus the row whose target it predicts), but data has 5."
+    ) in str(info.value)
     with pytest.raises(ValueError, match=r"needs at least start_index \+ length \+ 1 = 9 rows"):
         TimeseriesGenerator(np.arange(8), np.arange(8), length=5, start_index=3)
 
@@ -123,24 +125,37 @@ def test_too_short_says_how_many_rows():
 def test_end_index_errors():
     with pytest.raises(ValueError) as info:
         TimeseriesGenerator(np.arange(10), np.arange(10), length=3, start_index=2, end_index=4)
-    assert ("no sample fits between start_index=2 and end_index=4: the first sample predicts row start_index + "
-            "length = 5, which is after end_index. Use end_index >= 5") in str(info.value)
-    with pytest.raises(ValueError, match=r"end_index=10 is past the last row of data \(data has 10 rows, so "
-                                         r"end_index can be at most 9; end_index is inclusive\)"):
+    assert (
+        "no sample fits between start_index=2 and end_index=4: the first sample predicts row start_index + "
+        "length = 5, which is after end_index. Use end_index >= 5"
+    ) in str(info.value)
+    with pytest.raises(
+        ValueError,
+        match=r"end_index=10 is past the last row of data \(data has 10 rows, so "
+        r"end_index can be at most 9; end_index is inclusive\)",
+    ):
         TimeseriesGenerator(np.arange(10), np.arange(10), length=3, end_index=10)
 
 
 def test_argument_errors():
     data = np.arange(10)
-    with pytest.raises(ValueError, match=r"data and targets need the same length .* Data length is 10 while "
-                                         r"target length is 9"):
+    with pytest.raises(
+        ValueError,
+        match=r"data and targets need the same length .* Data length is 10 while "
+        r"target length is 9",
+    ):
         TimeseriesGenerator(data, data[:9], length=2)
     with pytest.raises(ValueError, match=r"targets is None.*pass targets=data"):
         TimeseriesGenerator(data, None, length=2)
-    with pytest.raises(ValueError, match=r"TimeseriesGenerator: length must be an integer >= 1. Received: length=0"):
+    with pytest.raises(
+        ValueError, match=r"TimeseriesGenerator: length must be an integer >= 1. Received: length=0"
+    ):
         TimeseriesGenerator(data, data, length=0)
-    with pytest.raises(TypeError, match=r"batch_size must be an integer\. Received: batch_size=2\.0 .*"
-                                        r"Use batch_size=2\."):
+    with pytest.raises(
+        TypeError,
+        match=r"batch_size must be an integer\. Received: batch_size=2\.0 .*"
+        r"Use batch_size=2\.",
+    ):
         TimeseriesGenerator(data, data, length=2, batch_size=2.0)
     with pytest.raises(ValueError, match=r"sampling_rate must be an integer >= 1"):
         TimeseriesGenerator(data, data, length=2, sampling_rate=0)

@@ -15,8 +15,15 @@ import lstmkit.training.data as data_module
 from lstmkit.layers import LSTM, Dense
 from lstmkit.models import Sequential
 
-SYNCING = {torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.numpy, torch.Tensor.__float__,
-           torch.Tensor.__int__, torch.Tensor.__bool__, torch.Tensor.cpu}
+SYNCING = {
+    torch.Tensor.item,
+    torch.Tensor.tolist,
+    torch.Tensor.numpy,
+    torch.Tensor.__float__,
+    torch.Tensor.__int__,
+    torch.Tensor.__bool__,
+    torch.Tensor.cpu,
+}
 
 
 class CountCalls(TorchFunctionMode):
@@ -30,8 +37,9 @@ class CountCalls(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if func in SYNCING:
             self.syncs += 1
-        elif func is torch.Tensor.to and (any(isinstance(a, (torch.device, str)) for a in args[1:])
-                                          or "device" in (kwargs or {})):
+        elif func is torch.Tensor.to and (
+            any(isinstance(a, (torch.device, str)) for a in args[1:]) or "device" in (kwargs or {})
+        ):
             self.moves += 1  # a move between devices (dtype conversions are not counted)
         return func(*args, **(kwargs or {}))
 
@@ -63,8 +71,8 @@ def _fit_counts(samples, epochs, batch_size=8, verbose=0, metrics=("mae",)):
 
 
 def test_no_host_synchronisation_per_batch_when_silent():
-    few, _ = _fit_counts(samples=32, epochs=2)      # 4 batches per epoch
-    many, _ = _fit_counts(samples=256, epochs=2)    # 32 batches per epoch
+    few, _ = _fit_counts(samples=32, epochs=2)  # 4 batches per epoch
+    many, _ = _fit_counts(samples=256, epochs=2)  # 32 batches per epoch
     assert many.syncs == few.syncs, "host reads must not grow with the number of batches"
     more_epochs, _ = _fit_counts(samples=32, epochs=6)
     per_epoch = (more_epochs.syncs - few.syncs) / 4
@@ -124,8 +132,13 @@ PREDICT_SCRIPT = textwrap.dedent("""
 @pytest.mark.skipif(sys.platform != "linux", reason="reads the peak resident size from /proc")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_predict_streams_memory_stays_bounded_on_a_large_input(dtype):
-    result = subprocess.run([sys.executable, "-c", PREDICT_SCRIPT, "100000", dtype], capture_output=True,
-                            text=True, timeout=300, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PREDICT_SCRIPT, "100000", dtype],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["output_shape"] == [100000, 1]
     # 61 MB (float32) or 122 MB (float64) of input: predicting may add the output (0.4 MB) and a few batches of

@@ -56,8 +56,9 @@ def test_verbose_2_prints_the_keras_epoch_line_with_validation(model, data, caps
     model.fit(*data, epochs=2, batch_size=8, verbose=2, validation_split=0.2)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Epoch 1/2"
-    assert re.match(r"^3/3 - \d+s - \d+(us|ms|s)/step - loss: \S+ - mae: \S+ - val_loss: \S+ - val_mae: \S+$",
-                    lines[1]), lines[1]
+    assert re.match(
+        r"^3/3 - \d+s - \d+(us|ms|s)/step - loss: \S+ - mae: \S+ - val_loss: \S+ - val_mae: \S+$", lines[1]
+    ), lines[1]
 
 
 def test_evaluate_and_predict_show_a_bar_unless_silent(model, data, capsys):
@@ -98,7 +99,9 @@ def test_live_display_is_throttled_and_reads_logs_only_when_drawing():
     assert stream.getvalue().count("\r") == 1 and len(reads) == 1  # only the first update drew
 
 
-@pytest.mark.parametrize("value,text", [(0.0123456, "0.0123"), (1.5, "1.5000"), (4.5e-05, "4.5000e-05"),
-                                        (-0.5, "-0.5000"), (0.0, "0.0000e+00")])
+@pytest.mark.parametrize(
+    "value,text",
+    [(0.0123456, "0.0123"), (1.5, "1.5000"), (4.5e-05, "4.5000e-05"), (-0.5, "-0.5000"), (0.0, "0.0000e+00")],
+)
 def test_number_format(value, text):
     assert format_value(value) == text

@@ -29,7 +29,7 @@ class Batches(Sequence):
 
     def __getitem__(self, index):
         self.read.append(index)
-        rows = self.x[index * self.batch:(index + 1) * self.batch]
+        rows = self.x[index * self.batch : (index + 1) * self.batch]
         return rows, np.zeros((len(rows), 1))
 
     def on_epoch_end(self):
@@ -67,8 +67,9 @@ def test_timeseries_generator_with_fit_generator_and_predict_generator():
     assert history.history["loss"][-1] < history.history["loss"][0]
     predictions = model.predict_generator(generator)
     assert predictions.shape == (47, 1)
-    assert model.evaluate_generator(generator) == pytest.approx(np.mean((predictions[:, 0] - series[3:]) ** 2),
-                                                                rel=1e-4)
+    assert model.evaluate_generator(generator) == pytest.approx(
+        np.mean((predictions[:, 0] - series[3:]) ** 2), rel=1e-4
+    )
 
 
 def test_endless_generator_needs_steps_per_epoch_and_validation_steps():
@@ -80,8 +81,15 @@ def test_endless_generator_needs_steps_per_epoch_and_validation_steps():
 
     model = Sequential([Dense(1, input_dim=2)])
     model.compile(optimizer="sgd", loss="mse")
-    history = model.fit(endless(), steps_per_epoch=5, epochs=3, verbose=0, validation_data=endless(),
-                        validation_steps=2, validation_freq=[1, 3])
+    history = model.fit(
+        endless(),
+        steps_per_epoch=5,
+        epochs=3,
+        verbose=0,
+        validation_data=endless(),
+        validation_steps=2,
+        validation_freq=[1, 3],
+    )
     assert len(history.history["loss"]) == 3 and len(history.history["val_loss"]) == 2
 
 
@@ -109,7 +117,9 @@ def test_steps_per_epoch_with_arrays_and_its_limit():
     x = np.arange(10, dtype="float32").reshape(10, 1)
     history = model.fit(x, np.zeros(10), batch_size=4, steps_per_epoch=2, shuffle=False, epochs=1, verbose=0)
     assert history.history["loss"] == [pytest.approx(np.mean(np.arange(8)))]
-    with pytest.raises(ValueError, match=r"steps=4 asks for more batches than the data holds: 10 samples make 3"):
+    with pytest.raises(
+        ValueError, match=r"steps=4 asks for more batches than the data holds: 10 samples make 3"
+    ):
         model.fit(x, np.zeros(10), batch_size=4, steps_per_epoch=4, verbose=0)
 
 
@@ -121,7 +131,10 @@ def test_train_test_predict_on_batch():
     assert (loss, mae) == (pytest.approx(1.0), pytest.approx(1.0))  # computed before the update
     kernel, bias = model.get_weights()
     assert kernel[0, 0] == pytest.approx(0.2) and bias[0] == pytest.approx(0.2)
-    assert model.test_on_batch(x, y, return_dict=True) == {"loss": pytest.approx(0.36), "mae": pytest.approx(0.6)}
+    assert model.test_on_batch(x, y, return_dict=True) == {
+        "loss": pytest.approx(0.36),
+        "mae": pytest.approx(0.6),
+    }
     np.testing.assert_allclose(model.predict_on_batch(x), [[0.4], [0.4]], rtol=1e-6)
 
 

@@ -8,8 +8,12 @@ import pytest
 from lstmkit.callbacks import History
 from lstmkit.utils import plot_history
 
-LOGS = {"loss": [1.0, 0.5, 0.25], "accuracy": [0.5, 0.7, 0.9], "val_loss": [1.1, 0.6, 0.4],
-        "val_accuracy": [0.4, 0.6, 0.8]}
+LOGS = {
+    "loss": [1.0, 0.5, 0.25],
+    "accuracy": [0.5, 0.7, 0.9],
+    "val_loss": [1.1, 0.6, 0.4],
+    "val_accuracy": [0.4, 0.6, 0.8],
+}
 
 
 @pytest.fixture
@@ -30,8 +34,14 @@ def test_one_subplot_per_metric_with_validation(plt):
     fig = plot_history(LOGS)
     axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["loss", "accuracy"]
-    assert curves(axes[0]) == [("training", [1, 2, 3], [1.0, 0.5, 0.25]), ("validation", [1, 2, 3], [1.1, 0.6, 0.4])]
-    assert curves(axes[1]) == [("training", [1, 2, 3], [0.5, 0.7, 0.9]), ("validation", [1, 2, 3], [0.4, 0.6, 0.8])]
+    assert curves(axes[0]) == [
+        ("training", [1, 2, 3], [1.0, 0.5, 0.25]),
+        ("validation", [1, 2, 3], [1.1, 0.6, 0.4]),
+    ]
+    assert curves(axes[1]) == [
+        ("training", [1, 2, 3], [0.5, 0.7, 0.9]),
+        ("validation", [1, 2, 3], [0.4, 0.6, 0.8]),
+    ]
     assert axes[0].get_xlabel() == "epoch"
 
 
@@ -63,6 +73,9 @@ def test_errors(plt):
 def test_missing_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r"plot_history needs matplotlib\. Install it with `pip install "
-                                          r"matplotlib`"):
+    with pytest.raises(
+        ImportError,
+        match=r"plot_history needs matplotlib\. Install it with `pip install "
+        r"matplotlib`",
+    ):
         plot_history(LOGS)

@@ -22,8 +22,8 @@ class Squares(PyDataset):
         return (len(self.x) + self.batch_size - 1) // self.batch_size
 
     def __getitem__(self, index):
-        part = self.x[index * self.batch_size:(index + 1) * self.batch_size]
-        return part[:, None], part ** 2
+        part = self.x[index * self.batch_size : (index + 1) * self.batch_size]
+        return part[:, None], part**2
 
     def on_epoch_end(self):
         self.epochs_ended += 1
@@ -89,8 +89,11 @@ def test_unimplemented_methods_say_what_to_write():
     class Empty(PyDataset):
         pass
 
-    with pytest.raises(NotImplementedError, match=r"Empty must implement __len__\(self\), returning the number of "
-                                                  r"batches per epoch"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"Empty must implement __len__\(self\), returning the number of "
+        r"batches per epoch",
+    ):
         len(Empty())
     with pytest.raises(NotImplementedError, match=r"Empty must implement __getitem__\(self, index\)"):
         Empty()[0]
@@ -113,8 +116,11 @@ def test_unpack_and_pack():
     assert unpack_x_y_sample_weight((x,)) == (x, None, None)
     assert unpack_x_y_sample_weight([x, y]) == (x, y, None)
     assert unpack_x_y_sample_weight((x, y, w)) == (x, y, w)
-    with pytest.raises(ValueError, match=r"A batch must be x, \(x,\), \(x, y\) or \(x, y, sample_weight\); "
-                                         r"received a tuple of 4 items"):
+    with pytest.raises(
+        ValueError,
+        match=r"A batch must be x, \(x,\), \(x, y\) or \(x, y, sample_weight\); "
+        r"received a tuple of 4 items",
+    ):
         unpack_x_y_sample_weight((x, y, w, w))
     assert pack_x_y_sample_weight(x) is x
     assert pack_x_y_sample_weight((x, x)) == ((x, x),)

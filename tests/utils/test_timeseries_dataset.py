@@ -13,8 +13,9 @@ def batches(ds):
 
 def test_keras_docstring_example_sampling_rate_and_stride():
     # Keras 3 docs: steps 0..99 (every window 10 steps, every 2nd step, a window every 10 steps).
-    ds = timeseries_dataset_from_array(np.arange(100), None, sequence_length=10, sampling_rate=2,
-                                       sequence_stride=10)
+    ds = timeseries_dataset_from_array(
+        np.arange(100), None, sequence_length=10, sampling_rate=2, sequence_stride=10
+    )
     x = np.concatenate(list(ds))
     assert x.shape == (9, 10)
     np.testing.assert_array_equal(x[0], [0, 2, 4, 6, 8, 10, 12, 14, 16, 18])
@@ -35,8 +36,9 @@ def test_hand_worked_start_end_stride():
     data = np.arange(20).reshape(10, 2)
     targets = np.arange(10) * 10
     # data[2:9]: windows of 3 rows start at 2, 4, 6 (stride 2); a window at 8 would pass end_index.
-    ds = timeseries_dataset_from_array(data, targets, sequence_length=3, sequence_stride=2, batch_size=2,
-                                       start_index=2, end_index=9)
+    ds = timeseries_dataset_from_array(
+        data, targets, sequence_length=3, sequence_stride=2, batch_size=2, start_index=2, end_index=9
+    )
     assert isinstance(ds, PyDataset) and len(ds) == 2 and ds.num_windows == 3
     assert batches(ds) == [
         ([[[4, 5], [6, 7], [8, 9]], [[8, 9], [10, 11], [12, 13]]], [20, 40]),
@@ -54,8 +56,9 @@ def test_targets_shorter_than_data_limit_the_windows():
     ds = timeseries_dataset_from_array(np.arange(20), np.arange(12) * 10, sequence_length=5, batch_size=4)
     assert len(ds) == 3
     x, y = ds[2]
-    np.testing.assert_array_equal(x, [[8, 9, 10, 11, 12], [9, 10, 11, 12, 13], [10, 11, 12, 13, 14],
-                                      [11, 12, 13, 14, 15]])
+    np.testing.assert_array_equal(
+        x, [[8, 9, 10, 11, 12], [9, 10, 11, 12, 13], [10, 11, 12, 13, 14], [11, 12, 13, 14, 15]]
+    )
     np.testing.assert_array_equal(y, [80, 90, 100, 110])
 
 
@@ -74,16 +77,18 @@ def test_keras2_preprocessing_paths():
 
 def test_shuffle_is_a_seeded_permutation_renewed_each_pass():
     data = np.arange(30)
-    ds = timeseries_dataset_from_array(data, data * 10, sequence_length=4, sequence_stride=2, batch_size=3,
-                                       shuffle=True, seed=7)
+    ds = timeseries_dataset_from_array(
+        data, data * 10, sequence_length=4, sequence_stride=2, batch_size=3, shuffle=True, seed=7
+    )
     first = np.concatenate([y for _, y in ds]) // 10
     expected = np.arange(0, 27, 2)
     np.random.RandomState(7).shuffle(expected)  # the window order Keras starts from
     np.testing.assert_array_equal(first, expected)
     second = np.concatenate([y for _, y in ds]) // 10
     assert sorted(second) == sorted(first) and not np.array_equal(second, first)
-    again = timeseries_dataset_from_array(data, data * 10, sequence_length=4, sequence_stride=2, batch_size=3,
-                                          shuffle=True, seed=7)
+    again = timeseries_dataset_from_array(
+        data, data * 10, sequence_length=4, sequence_stride=2, batch_size=3, shuffle=True, seed=7
+    )
     np.testing.assert_array_equal(np.concatenate([y for _, y in again]) // 10, first)
     for x, y in again:  # every window still matches its target
         np.testing.assert_array_equal(x, y[:, None] // 10 + np.arange(4))
@@ -103,22 +108,40 @@ def test_shuffle_without_seed_uses_numpys_global_generator():
 def test_too_short_says_how_many_rows():
     with pytest.raises(ValueError) as info:
         timeseries_dataset_from_array(np.arange(4), None, sequence_length=3, sampling_rate=2)
-    assert ("data is too short for even one window. A window of sequence_length=3 with sampling_rate=2 spans 5 "
-            "rows, so data[start_index:end_index] needs at least 5 rows, but it has 4 (start_index=0, "
-            "end_index=4).") in str(info.value)
+    assert (
+        "data is too short for even one window. A window of sequence_length=3 with sampling_rate=2 spans 5 "
+        "rows, so data[start_index:end_index] needs at least 5 rows, but it has 4 (start_index=0, "
+        "end_index=4)."
+    ) in str(info.value)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"start_index": 10}, ("start_index must be lower than the length of the data. Received: start_index=10, "
-                          "for data of length 10.")),
-    ({"start_index": 5, "end_index": 5}, ("end_index must be higher than start_index (end_index is exclusive). "
-                                         "Received: start_index=5, end_index=5.")),
-    ({"end_index": 11}, "end_index=11 is past the end of the data (length 10); end_index is exclusive, so at most 10."),
-    ({"sequence_length": 0}, "sequence_length must be an integer >= 1. Received: sequence_length=0"),
-    ({"sequence_stride": 0}, "sequence_stride must be an integer >= 1. Received: sequence_stride=0"),
-    ({"batch_size": 0}, "batch_size must be an integer >= 1. Received: batch_size=0"),
-    ({"start_index": -1}, "start_index must be an integer >= 0. Received: start_index=-1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"start_index": 10},
+            (
+                "start_index must be lower than the length of the data. Received: start_index=10, "
+                "for data of length 10."
+            ),
+        ),
+        (
+            {"start_index": 5, "end_index": 5},
+            (
+                "end_index must be higher than start_index (end_index is exclusive). "
+                "Received: start_index=5, end_index=5."
+            ),
+        ),
+        (
+            {"end_index": 11},
+            "end_index=11 is past the end of the data (length 10); end_index is exclusive, so at most 10.",
+        ),
+        ({"sequence_length": 0}, "sequence_length must be an integer >= 1. Received: sequence_length=0"),
+        ({"sequence_stride": 0}, "sequence_stride must be an integer >= 1. Received: sequence_stride=0"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1. Received: batch_size=0"),
+        ({"start_index": -1}, "start_index must be an integer >= 0. Received: start_index=-1"),
+    ],
+)
 def test_argument_errors(kwargs, message):
     args = {"sequence_length": 2, **kwargs}
     with pytest.raises(ValueError) as info:
@@ -127,11 +150,17 @@ def test_argument_errors(kwargs, message):
 
 
 def test_type_and_index_errors():
-    with pytest.raises(TypeError, match=r"sequence_length must be an integer\. Received: sequence_length=3\.0 "
-                                        r"\(type float\)\. Use sequence_length=3\."):
+    with pytest.raises(
+        TypeError,
+        match=r"sequence_length must be an integer\. Received: sequence_length=3\.0 "
+        r"\(type float\)\. Use sequence_length=3\.",
+    ):
         timeseries_dataset_from_array(np.arange(10), None, sequence_length=3.0)
-    with pytest.raises(ValueError, match=r"targets has 2 rows, so no window starting at or after start_index=3 has "
-                                         r"a target"):
+    with pytest.raises(
+        ValueError,
+        match=r"targets has 2 rows, so no window starting at or after start_index=3 has "
+        r"a target",
+    ):
         timeseries_dataset_from_array(np.arange(10), np.arange(2), sequence_length=2, start_index=3)
     ds = timeseries_dataset_from_array(np.arange(10), None, sequence_length=2, batch_size=4)
     with pytest.raises(IndexError, match=r"the dataset has 3 batches \(0\.\.2\); received index 3\."):

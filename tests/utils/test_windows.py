@@ -48,22 +48,32 @@ def test_dataframe_column_by_name():
 def test_too_short_says_how_many_values():
     with pytest.raises(ValueError) as info:
         make_windows(np.arange(4), lookback=3, horizon=2)
-    assert ("the series has 4 steps, too short for lookback=3 and horizon=2: one sample needs lookback + horizon "
-            "= 5 values.") in str(info.value)
+    assert (
+        "the series has 4 steps, too short for lookback=3 and horizon=2: one sample needs lookback + horizon "
+        "= 5 values."
+    ) in str(info.value)
 
 
 def test_make_windows_argument_errors():
     with pytest.raises(ValueError, match=r"target_column=0 needs a 2-D series .* Drop target_column"):
         make_windows(np.arange(9), 2, target_column=0)
-    with pytest.raises(ValueError, match=r"target_column=2 is out of range for a series of 2 features "
-                                         r"\(positions 0\.\.1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"target_column=2 is out of range for a series of 2 features "
+        r"\(positions 0\.\.1\)",
+    ):
         make_windows(np.zeros((9, 2)), 2, target_column=2)
     with pytest.raises(TypeError, match=r"target_column must be a column position \(int\)"):
         make_windows(np.zeros((9, 2)), 2, target_column="a")
-    with pytest.raises(ValueError, match=r"series must be 1-D \(T,\) or 2-D \(T, features\); received shape "
-                                         r"\(4, 3, 1\)\. It already looks windowed"):
+    with pytest.raises(
+        ValueError,
+        match=r"series must be 1-D \(T,\) or 2-D \(T, features\); received shape "
+        r"\(4, 3, 1\)\. It already looks windowed",
+    ):
         make_windows(np.zeros((4, 3, 1)), 2)
-    with pytest.raises(ValueError, match=r"make_windows: lookback must be an integer >= 1\. Received: lookback=0"):
+    with pytest.raises(
+        ValueError, match=r"make_windows: lookback must be an integer >= 1\. Received: lookback=0"
+    ):
         make_windows(np.arange(9), 0)
     with pytest.raises(TypeError, match=r"non-numeric values; drop or convert those columns"):
         make_windows(np.array(["a", "b", "c"]), 1)
@@ -81,9 +91,19 @@ def test_supervised_one_lag():
 def test_supervised_two_variables_lags_and_leads():
     pytest.importorskip("pandas")
     table = series_to_supervised(np.array([[1, 10], [2, 20], [3, 30], [4, 40], [5, 50]]), n_in=2, n_out=2)
-    assert list(table.columns) == ["var1(t-2)", "var2(t-2)", "var1(t-1)", "var2(t-1)",
-                                   "var1(t)", "var2(t)", "var1(t+1)", "var2(t+1)"]
-    np.testing.assert_array_equal(table.to_numpy(), [[1, 10, 2, 20, 3, 30, 4, 40], [2, 20, 3, 30, 4, 40, 5, 50]])
+    assert list(table.columns) == [
+        "var1(t-2)",
+        "var2(t-2)",
+        "var1(t-1)",
+        "var2(t-1)",
+        "var1(t)",
+        "var2(t)",
+        "var1(t+1)",
+        "var2(t+1)",
+    ]
+    np.testing.assert_array_equal(
+        table.to_numpy(), [[1, 10, 2, 20, 3, 30, 4, 40], [2, 20, 3, 30, 4, 40, 5, 50]]
+    )
     assert list(table.index) == [2, 3]
 
 
@@ -104,8 +124,11 @@ def test_supervised_errors():
     pytest.importorskip("pandas")
     with pytest.raises(ValueError, match=r"n_in and n_out are both 0"):
         series_to_supervised([1, 2], n_in=0, n_out=0)
-    with pytest.raises(ValueError, match=r"data has 3 rows, too few for n_in=2 and n_out=2: a complete row needs "
-                                         r"n_in \+ n_out = 4 steps"):
+    with pytest.raises(
+        ValueError,
+        match=r"data has 3 rows, too few for n_in=2 and n_out=2: a complete row needs "
+        r"n_in \+ n_out = 4 steps",
+    ):
         series_to_supervised([1, 2, 3], n_in=2, n_out=2)
     with pytest.raises(ValueError, match=r"n_in must be an integer >= 0"):
         series_to_supervised([1, 2, 3], n_in=-1)
@@ -115,7 +138,9 @@ def test_supervised_errors():
 
 def test_supervised_without_pandas(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` fail
-    with pytest.raises(ImportError, match=r"series_to_supervised needs pandas\. Install it with `pip install pandas`"):
+    with pytest.raises(
+        ImportError, match=r"series_to_supervised needs pandas\. Install it with `pip install pandas`"
+    ):
         series_to_supervised([1, 2, 3])
 
 

@@ -8,13 +8,13 @@ from lstmkit.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
 from lstmkit.layers.rnn.stacked_cells import StackedRNNCells
 
 __all__ = [
-           "GRU",
-           "LSTM",
-           "RNN",
-           "Bidirectional",
-           "GRUCell",
-           "LSTMCell",
-           "SimpleRNN",
-           "SimpleRNNCell",
-           "StackedRNNCells",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "GRUCell",
+    "LSTMCell",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
 ]

@@ -37,8 +37,18 @@ class RNN(Layer):
     supports_masking = True
     cell_class = None  # set by LSTM/GRU/SimpleRNN, whose configs list the cell's arguments directly
 
-    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, zero_output_for_mask=False, input_length=None, **kwargs):
+    def __init__(
+        self,
+        cell,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        input_length=None,
+        **kwargs,
+    ):
         self._input_length = input_length  # read by _shape_from_input_dim during Layer.__init__
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
@@ -56,12 +66,16 @@ class RNN(Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
-        self.zero_output_for_mask = bool(zero_output_for_mask)  # masked steps output zeros (Bidirectional sets it)
+        self.zero_output_for_mask = bool(
+            zero_output_for_mask
+        )  # masked steps output zeros (Bidirectional sets it)
         # Loops are never unrolled into the graph: the fused kernels and the step loop are faster
         # than an unrolled graph in PyTorch. The flag is kept for configs and tutorials.
         self.unroll = bool(unroll)
         if self.input_shape_declared is not None and input_length is not None:
-            self.input_shape_declared = self.input_shape_declared[:1] + (input_length,) + self.input_shape_declared[2:]
+            self.input_shape_declared = (
+                self.input_shape_declared[:1] + (input_length,) + self.input_shape_declared[2:]
+            )
         self._fused_cache = FusedKernelCache()
         self._carried: list[torch.Tensor] | None = None
         self._fixed_batch = self.declared_batch_size
@@ -81,7 +95,8 @@ class RNN(Layer):
             raise InputShapeError(
                 f"Layer '{self.name}' ({type(self).__name__}) needs the number of features (last axis) to be "
                 f"known; received input shape {format_shape(input_shape)}.",
-                self, input_shape,
+                self,
+                input_shape,
             )
 
     def build(self, input_shape):
@@ -124,8 +139,10 @@ class RNN(Layer):
             self._carried = None
             return
         sizes = _state_sizes(self.cell)
-        states = [torch.as_tensor(s, dtype=self.compute_dtype) for s in (states if isinstance(states, (list, tuple))
-                                                                          else [states])]
+        states = [
+            torch.as_tensor(s, dtype=self.compute_dtype)
+            for s in (states if isinstance(states, (list, tuple)) else [states])
+        ]
         if len(states) != len(sizes):
             raise ValueError(f"Layer '{self.name}' has {len(sizes)} state(s); received {len(states)}.")
         self._carried = states
@@ -176,8 +193,11 @@ class RNN(Layer):
             return None, None
         batch, features = inputs.shape[0], inputs.shape[2]
         gates = cell.gates if recurrent_rate else None
-        input_masks = self._bernoulli((gates, batch, features) if gates else (batch, features), rate, inputs) \
-            if rate else None
+        input_masks = (
+            self._bernoulli((gates, batch, features) if gates else (batch, features), rate, inputs)
+            if rate
+            else None
+        )
         if input_masks is not None and gates is None:
             return input_masks, None
         recurrent = self._bernoulli((gates, batch, cell.units), recurrent_rate, inputs)
@@ -220,13 +240,17 @@ class RNN(Layer):
             outputs, states = run_fused(mode, sequence, states, weights, training)
             last = states[0]
         else:
-            outputs, last, states = self._run_steps(inputs, states, mask, input_masks, recurrent_masks, zero_states)
+            outputs, last, states = self._run_steps(
+                inputs, states, mask, input_masks, recurrent_masks, zero_states
+            )
         if self.stateful:
             self._carried = [s.detach() for s in states]
         result = outputs if self.return_sequences else last
         return [result] + list(states) if self.return_state else result
 
-    def _run_steps(self, inputs, states, mask=None, input_masks=None, recurrent_masks=None, zero_states=False):
+    def _run_steps(
+        self, inputs, states, mask=None, input_masks=None, recurrent_masks=None, zero_states=False
+    ):
         """The step loop: returns (outputs or None, last output, final states)."""
         cell = self.cell
         # From zero states the first step needs no recurrent product (the cell's first_step).
@@ -243,6 +267,7 @@ class RNN(Layer):
             def step(x_t, states):
                 output, new_states = cell(x_t, states)
                 return output, list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+
         keep = None if mask is None else mask.to(torch.bool).unbind(1)
         if self.go_backwards:
             per_step = per_step[::-1]

@@ -34,7 +34,8 @@ class Bidirectional(Layer):
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {_MERGE_MODES}. Received: merge_mode={merge_mode!r}")
         if layer.input_shape_declared is not None and not any(
-                k in kwargs for k in ("input_shape", "batch_input_shape", "input_dim")):
+            k in kwargs for k in ("input_shape", "batch_input_shape", "input_dim")
+        ):
             kwargs["batch_input_shape"] = layer.input_shape_declared  # LSTM(..., input_shape=...) inside
         super().__init__(**kwargs)
         self.merge_mode = merge_mode
@@ -114,7 +115,8 @@ class Bidirectional(Layer):
 
     def hint_for_next_layer(self, error):
         return self.forward_layer.hint_for_next_layer(error).replace(
-            f"'{self.forward_layer.name}'", f"the LSTM inside '{self.name}'")
+            f"'{self.forward_layer.name}'", f"the LSTM inside '{self.name}'"
+        )
 
     def call(self, inputs, mask=None, initial_state=None):
         forward_state = backward_state = None
@@ -147,7 +149,11 @@ class Bidirectional(Layer):
         return self.forward_layer.keras_weights() + self.backward_layer.keras_weights()
 
     def get_config(self):
-        config = {**super().get_config(), "layer": serialize(self.forward_layer), "merge_mode": self.merge_mode}
+        config = {
+            **super().get_config(),
+            "layer": serialize(self.forward_layer),
+            "merge_mode": self.merge_mode,
+        }
         if self._user_backward:
             config["backward_layer"] = serialize(self.backward_layer)
         return config

@@ -27,7 +27,9 @@ __all__ = ["RecurrentCell", "check_rate"]
 def check_rate(value, what: str) -> float:
     value = float(value)
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"{what} must be in [0, 1) (the fraction of units dropped). Received: {what}={value}")
+        raise ValueError(
+            f"{what} must be in [0, 1) (the fraction of units dropped). Received: {what}={value}"
+        )
     return value
 
 
@@ -54,13 +56,27 @@ class RecurrentCell(Layer):
     expected_ndim = 2
     input_axes = "(batch, features)"
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0,
-                 seed=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"{type(self).__name__}: units must be a positive integer. Received: units={units!r}")
+            raise ValueError(
+                f"{type(self).__name__}: units must be a positive integer. Received: units={units!r}"
+            )
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -110,7 +126,11 @@ class RecurrentCell(Layer):
         order = self.torch_order
         self.weight_ih = self._parameter(keras_to_torch(kernel, self.units, order))
         self.weight_hh = self._parameter(keras_to_torch(recurrent, self.units, order))
-        self.bias_ih = self._parameter(keras_to_torch(self._initial_bias(), self.units, order)) if self.use_bias else None
+        self.bias_ih = (
+            self._parameter(keras_to_torch(self._initial_bias(), self.units, order))
+            if self.use_bias
+            else None
+        )
         if self.use_bias and self._has_recurrent_bias():
             recurrent_bias = self.bias_initializer((k_units,), dtype=dtype)
             self.bias_hh = self._parameter(keras_to_torch(recurrent_bias, self.units, order))
@@ -138,14 +158,21 @@ class RecurrentCell(Layer):
         return self._gate_view("bias", self.bias_ih)
 
     def keras_weights(self):
-        weights = [self._gate_view("kernel", self.weight_ih), self._gate_view("recurrent_kernel", self.weight_hh)]
+        weights = [
+            self._gate_view("kernel", self.weight_ih),
+            self._gate_view("recurrent_kernel", self.weight_hh),
+        ]
         if self.use_bias:
             weights.append(self._bias_view())
         return weights
 
     def regularization_losses(self):
-        return self._penalties((self.kernel_regularizer, self.weight_ih), (self.recurrent_regularizer, self.weight_hh),
-                               (self.bias_regularizer, self.bias_ih), (self.bias_regularizer, self.bias_hh))
+        return self._penalties(
+            (self.kernel_regularizer, self.weight_ih),
+            (self.recurrent_regularizer, self.weight_hh),
+            (self.bias_regularizer, self.bias_ih),
+            (self.bias_regularizer, self.bias_hh),
+        )
 
     # ------------------------------------------------------------------ computing
     @property
@@ -156,8 +183,12 @@ class RecurrentCell(Layer):
     def fused_weights(self) -> list[torch.Tensor]:
         if not self.use_bias:
             return [self.weight_ih, self.weight_hh]
-        return [self.weight_ih, self.weight_hh, self.bias_ih,
-                self.bias_hh if self.bias_hh is not None else self._zero_bias]
+        return [
+            self.weight_ih,
+            self.weight_hh,
+            self.bias_ih,
+            self.bias_hh if self.bias_hh is not None else self._zero_bias,
+        ]
 
     def project_inputs(self, inputs: torch.Tensor, gate_masks=None) -> torch.Tensor:
         """The input half of every gate for all timesteps at once: (..., features) -> (..., k*units).
@@ -166,19 +197,24 @@ class RecurrentCell(Layer):
         """
         if gate_masks is None:
             return F.linear(inputs, self.weight_ih, self.bias_ih)
-        per_gate = zip(gate_masks, self.weight_ih.split(self.units, 0),
-                       self.bias_ih.split(self.units) if self.bias_ih is not None else [None] * self.gates)
+        per_gate = zip(
+            gate_masks,
+            self.weight_ih.split(self.units, 0),
+            self.bias_ih.split(self.units) if self.bias_ih is not None else [None] * self.gates,
+        )
         mask_axes = (slice(None),) + (None,) * (inputs.dim() - 2)
         return torch.cat([F.linear(inputs * mask[mask_axes], w, b) for mask, w, b in per_gate], dim=-1)
 
-    def recurrent_projection(self, h: torch.Tensor, gate_masks=None, rows: slice | None = None) -> torch.Tensor:
+    def recurrent_projection(
+        self, h: torch.Tensor, gate_masks=None, rows: slice | None = None
+    ) -> torch.Tensor:
         """``h`` times the recurrent kernel (the rows of ``rows`` only), with per-gate dropout masks."""
         weight = self.weight_hh if rows is None else self.weight_hh[rows]
         if gate_masks is None:
             return h @ weight.t()
         blocks = weight.split(self.units, 0)
         first = 0 if rows is None else rows.start // self.units
-        masks = gate_masks[first:first + len(blocks)]
+        masks = gate_masks[first : first + len(blocks)]
         return torch.cat([(h * m) @ w.t() for m, w in zip(masks, blocks)], dim=-1)
 
     def step(self, projected: torch.Tensor, states: list[torch.Tensor], recurrent_masks=None):

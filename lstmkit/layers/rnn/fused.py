@@ -23,8 +23,15 @@ def _flatten_for_cudnn(mode: str, weights: list[torch.Tensor], units: int) -> No
 
     with torch.no_grad():
         torch._cudnn_rnn_flatten_weight(
-            weights, len(weights), weights[0].shape[1], cudnn_rnn.get_cudnn_mode(mode), units, 0, 1,
-            True, False,
+            weights,
+            len(weights),
+            weights[0].shape[1],
+            cudnn_rnn.get_cudnn_mode(mode),
+            units,
+            0,
+            1,
+            True,
+            False,
         )
 
 
@@ -46,13 +53,17 @@ class FusedKernelCache:
             if cudnn.is_acceptable(weights[0]):
                 _flatten_for_cudnn(mode, weights, units)
         except RuntimeError as error:  # still correct unflattened: cuDNN then copies the weights per call
-            warnings.warn(f"Could not lay out the recurrent weights for cuDNN ({error}); continuing without.",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"Could not lay out the recurrent weights for cuDNN ({error}); continuing without.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         self._flat_address = weights[0].data_ptr()
 
 
-def run_fused(mode: str, inputs: torch.Tensor, states: list[torch.Tensor], weights: list[torch.Tensor],
-              training: bool):
+def run_fused(
+    mode: str, inputs: torch.Tensor, states: list[torch.Tensor], weights: list[torch.Tensor], training: bool
+):
     """One fused recurrent pass.
 
     inputs: (batch, timesteps, features), batch first. states: [h] or [h, c], each (batch, units).

@@ -29,11 +29,27 @@ class GRUCell(RecurrentCell):
     gates = 3
     torch_order = (1, 0, 2)  # torch's r, z, n are Keras's blocks 1, 0, 2
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", reset_after=True, **kwargs):
-        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        reset_after=True,
+        **kwargs,
+    ):
+        super().__init__(
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
         self.recurrent_activation = activations.get(recurrent_activation)
         self._rec_act = activations.raw(self.recurrent_activation)
         self.reset_after = bool(reset_after)
@@ -58,15 +74,18 @@ class GRUCell(RecurrentCell):
 
     @property
     def fused_mode(self):
-        if self.reset_after and self.activation is activations.tanh \
-                and self.recurrent_activation is activations.sigmoid:
+        if (
+            self.reset_after
+            and self.activation is activations.tanh
+            and self.recurrent_activation is activations.sigmoid
+        ):
             return "GRU"
         return None
 
     def step(self, projected, states, recurrent_masks=None):
         (h,) = states
         u = self.units
-        x_r, x_z, x_n = projected[:, :u], projected[:, u:2 * u], projected[:, 2 * u:]
+        x_r, x_z, x_n = projected[:, :u], projected[:, u : 2 * u], projected[:, 2 * u :]
         if self.reset_after:
             if recurrent_masks is None and self.bias_hh is not None:
                 hidden = torch.addmm(self.bias_hh, h, self.weight_hh.t())
@@ -74,26 +93,26 @@ class GRUCell(RecurrentCell):
                 hidden = self.recurrent_projection(h, recurrent_masks)
                 if self.bias_hh is not None:
                     hidden = hidden + self.bias_hh
-            gates = self._rec_act(projected[:, :2 * u] + hidden[:, :2 * u])  # r and z in one operation
+            gates = self._rec_act(projected[:, : 2 * u] + hidden[:, : 2 * u])  # r and z in one operation
             r, z = gates[:, :u], gates[:, u:]
-            candidate = self._act(torch.addcmul(x_n, r, hidden[:, 2 * u:]))
+            candidate = self._act(torch.addcmul(x_n, r, hidden[:, 2 * u :]))
         else:
             hidden = self.recurrent_projection(h, recurrent_masks, rows=slice(0, 2 * u))
             r = self._rec_act(x_r + hidden[:, :u])
             z = self._rec_act(x_z + hidden[:, u:])
             h_candidate = h if recurrent_masks is None else h * recurrent_masks[2]
-            candidate = self._act(x_n + (r * h_candidate) @ self.weight_hh[2 * u:].t())
+            candidate = self._act(x_n + (r * h_candidate) @ self.weight_hh[2 * u :].t())
         h = torch.lerp(candidate, h, z)  # z * h + (1 - z) * candidate
         return h, [h]
 
     def first_step(self, projected):
         """``step`` from a zero state: the recurrent product is only the recurrent bias, and h = (1 - z) * cand."""
         u = self.units
-        x_r, x_z, x_n = projected[:, :u], projected[:, u:2 * u], projected[:, 2 * u:]
+        x_r, x_z, x_n = projected[:, :u], projected[:, u : 2 * u], projected[:, 2 * u :]
         if self.reset_after and self.bias_hh is not None:
             r = self._rec_act(x_r + self.bias_hh[:u])
-            z = self._rec_act(x_z + self.bias_hh[u:2 * u])
-            candidate = self._act(x_n + r * self.bias_hh[2 * u:])
+            z = self._rec_act(x_z + self.bias_hh[u : 2 * u])
+            candidate = self._act(x_n + r * self.bias_hh[2 * u :])
         else:
             z = self._rec_act(x_z)
             candidate = self._act(x_n)
@@ -119,19 +138,54 @@ class GRU(RNN):
 
     cell_class = GRUCell
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
-                 return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 zero_output_for_mask=False, reset_after=True, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        reset_after=True,
+        **kwargs,
+    ):
         cell = GRUCell(
-            units, activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, reset_after=reset_after, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed, dtype=kwargs.get("dtype"),
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            reset_after=reset_after,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            dtype=kwargs.get("dtype"),
         )
-        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                         zero_output_for_mask=zero_output_for_mask, **kwargs)
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )

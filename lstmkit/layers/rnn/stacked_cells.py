@@ -49,7 +49,7 @@ class StackedRNNCells(Layer):
         new_states, start = [], 0
         for cell in self.cells:
             count = len(_sizes(cell))
-            inputs, cell_states = cell(inputs, list(states[start:start + count]))
+            inputs, cell_states = cell(inputs, list(states[start : start + count]))
             new_states.extend(cell_states if isinstance(cell_states, (list, tuple)) else [cell_states])
             start += count
         return inputs, new_states
