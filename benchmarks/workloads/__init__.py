@@ -28,6 +28,7 @@ WORKLOADS = {
     "medium-generic": "medium_generic",
     "stacked": "stacked",
     "text": "text",
+    "long": "long",
     "predict": "predict",
     "matmul": "matmul",
 }

@@ -34,7 +34,7 @@ from lstmkit.training.inputs import (
     verbosity,
 )
 from lstmkit.training.logs import EpochLogs
-from lstmkit.training.threads import threads_for, work_per_batch
+from lstmkit.training.threads import cpu_run, work_per_op
 
 __all__ = ["evaluate", "fit", "predict", "predict_on_batch", "test_on_batch", "train_on_batch"]
 
@@ -264,7 +264,7 @@ def fit(
         train.seed = run.shared["seed"]
         compiled.optimizer.load_state_scalars(run.shared["optimizer"])
 
-    with threads_for(device, _work(model, train)), guarded(run):
+    with cpu_run(device, _work(model, train)), guarded(run):
         epoch_logs = _train_epochs(
             model, train, val, logs, cbs, step, initial_epoch, epochs, validation_freq, run
         )
@@ -323,10 +323,8 @@ def _train_epochs(
 
 
 def _work(model, source):
-    """Multiply-adds per batch of an array source (None for Sequences/generators): picks the CPU threads."""
-    if not hasattr(source, "x"):
-        return None
-    return work_per_batch(model, source.batch_size, tuple(source.x.shape[1:]))
+    """Multiply-adds of the largest operation of one batch: picks the CPU threads."""
+    return work_per_op(model, getattr(source, "batch_size", None))
 
 
 def run_evaluation(model, source, callbacks=None, run=None, sync_weights=False) -> dict:
@@ -416,7 +414,7 @@ def evaluate(
         if run is not None:
             setup.facts = {"evaluation_data": source.facts}
     cbs.call("on_test_begin", None)
-    with threads_for(device, _work(model, source)), guarded(run):
+    with cpu_run(device, _work(model, source)), guarded(run):
         results = run_evaluation(
             model,
             source,
@@ -469,7 +467,7 @@ def predict(
     cbs.call("on_predict_begin", None)
     model.eval()
     output, pieces, filled = None, [], 0
-    with torch.inference_mode(), threads_for(device, _work(model, source)), guarded(run):
+    with torch.inference_mode(), cpu_run(device, _work(model, source)), guarded(run):
         for index, (xb, _, _) in enumerate(source.batches(0)):
             if run is not None and index == 0:
                 _broadcast_weights(run, model)
@@ -506,7 +504,8 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_di
     )
     model.train()
     logs = EpochLogs(compiled)
-    loss, pred = TrainStep(model, compiled)(x, y, w)
+    with cpu_run(device, work_per_op(model, y.shape[0])):
+        loss, pred = TrainStep(model, compiled)(x, y, w)
     logs.update(loss, y.shape[0], y, pred, w)
     return _batch_result(logs.results(), return_dict)
 
@@ -516,7 +515,8 @@ def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
     device = model.place(backend.device())
     arrays = prepare_arrays(model, x, y, sample_weight)
     source = make_source(model, arrays, device, arrays[0].shape[0])
-    return _batch_result(run_evaluation(model, source), return_dict)
+    with cpu_run(device, _work(model, source)):
+        return _batch_result(run_evaluation(model, source), return_dict)
 
 
 def predict_on_batch(model, x):

@@ -1,10 +1,13 @@
-"""CPU threads for a training or prediction run.
+"""CPU settings for one fit / evaluate / predict: intra-op threads from the work per operation, and
+denormals flushed (training/denormals.py).
 
-torch parallelises each operation over all cores. For the small models of tutorials an operation is a
-few microseconds of arithmetic, and waking the other threads costs more than it saves — and on a busy
-machine waiting for a descheduled thread can multiply the run time. So while lstmkit runs a small
-problem on the CPU it uses one thread, and restores the setting afterwards. ``LSTMKIT_NUM_THREADS``
-fixes the number instead.
+torch splits each operation over all cores. Whether that pays depends on the size of one operation,
+not of the whole batch: a recurrent layer runs one small matrix product per timestep (batch × units ×
+gates·units multiply-adds), and waking the other threads for each costs more than it saves. On a busy
+machine it is far worse: an operation waits for its slowest thread, and a descheduled thread makes a
+2-thread step up to 8× slower than a 1-thread one (shared/research/perf.md, finding T). So lstmkit uses
+one thread unless the largest operation of a step is big enough to repay the split, and restores the
+setting afterwards. ``LSTMKIT_NUM_THREADS`` fixes the number instead.
 """
 
 from __future__ import annotations
@@ -14,22 +17,55 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["SMALL_WORK", "threads_for", "work_per_batch"]
+from lstmkit.layers.base import Layer
+from lstmkit.training.denormals import flushed
 
-# Multiply-adds per batch below which one thread is faster (measured on 2- and 16-core x86 machines:
-# the tutorial example and the 50-unit window forecaster are far below, the 64-unit medium workload far above).
-SMALL_WORK = 4_000_000
+__all__ = ["PARALLEL_WORK", "cpu_run", "threads_for", "work_per_op"]
+
+# Multiply-adds in one operation from which all cores are used. A step's largest operation below this
+# takes under ~0.3 ms on one core; splitting it saves less than a busy machine's scheduling delays cost.
+# The workloads: seed 10, window 3·10⁵, medium and medium-generic 2.4·10⁶, text 3.4·10⁶ (1 thread);
+# stacked 8.4·10⁶ and LSTM(512) at batch 128 1.3·10⁸ (all cores).
+PARALLEL_WORK = 8_000_000
+DEFAULT_BATCH = 32  # Keras's default, assumed when a Sequence or generator hides the batch size
 ENV_VAR = "LSTMKIT_NUM_THREADS"
 
 
-@contextmanager
-def threads_for(device: torch.device, work_per_batch: int | None):
-    """Use one CPU thread (or ``LSTMKIT_NUM_THREADS``) while the block runs, when the work is small."""
-    wanted = None
+def work_per_op(model, batch_size: int | None) -> int | None:
+    """Multiply-adds of the model's largest single operation on a batch (None: model not built yet).
+
+    A layer's operation on one batch is about batch × its weights: one timestep of a recurrent layer (input
+    and recurrent products of every gate), one Dense/Conv application per sample. Layers that look up
+    rows instead of multiplying (Embedding) do not count."""
+    if not model.built:
+        return None
+    batch = batch_size or DEFAULT_BATCH
+    largest = 0
+    for layer in [model, *model.sublayers()]:
+        if getattr(layer, "input_dtype", "float") == "int" or not layer.built:
+            continue
+        largest = max(largest, _own_weights(layer))
+    return largest * batch
+
+
+def _own_weights(module) -> int:
+    """Weights of ``module`` and of the plain torch modules inside it; inner Layers count on their own."""
+    total = sum(p.numel() for p in module.parameters(recurse=False))
+    return total + sum(_own_weights(c) for c in module.children() if not isinstance(c, Layer))
+
+
+def _threads_wanted(device: torch.device, work: int | None) -> int | None:
     if os.environ.get(ENV_VAR):
-        wanted = int(os.environ[ENV_VAR])
-    elif device.type == "cpu" and work_per_batch is not None and work_per_batch < SMALL_WORK:
-        wanted = 1
+        return int(os.environ[ENV_VAR])
+    if device.type != "cpu" or work is None:
+        return None
+    return 1 if work < PARALLEL_WORK else None
+
+
+@contextmanager
+def threads_for(device: torch.device, work: int | None):
+    """Use one CPU thread (or ``LSTMKIT_NUM_THREADS``) while the block runs, when operations are small."""
+    wanted = _threads_wanted(device, work)
     previous = torch.get_num_threads()
     if wanted is None or wanted == previous:
         yield
@@ -41,9 +77,8 @@ def threads_for(device: torch.device, work_per_batch: int | None):
         torch.set_num_threads(previous)
 
 
-def work_per_batch(model, batch_size: int | None, sample_shape: tuple) -> int | None:
-    """Rough multiply-adds of one batch: parameters x samples x timesteps."""
-    if batch_size is None or not model.built:
-        return None
-    timesteps = sample_shape[0] if len(sample_shape) >= 2 and sample_shape[0] else 1
-    return model.count_params() * batch_size * timesteps
+@contextmanager
+def cpu_run(device: torch.device, work: int | None):
+    """The settings of one fit/evaluate/predict: threads from ``work`` (``work_per_op``), denormals flushed."""
+    with threads_for(device, work), flushed(device):
+        yield
