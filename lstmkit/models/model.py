@@ -487,6 +487,12 @@ class Model(Layer):
 
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    def export(self, filepath, format=None, verbose=None, input_signature=None, **kwargs):
+        """Keras 3's export for serving: ``model.export('model.onnx', format='onnx')`` (see lstmkit.export)."""
+        from lstmkit.export.api import export_model
+
+        return export_model(self, filepath, format, verbose, input_signature, **kwargs)
+
     def save_weights(self, filepath, overwrite=True, **kwargs) -> None:
         from lstmkit.saving import save_weights
 
