@@ -188,8 +188,21 @@ def serialize(fn):
 
 
 def deserialize(config, custom_objects=None):
+    """An activation from its saved form: a name, or a dict (Keras 3 writes ``{"class_name": "function",
+    "config": "relu", ...}``; others name it in ``class_name``). An unknown name is an error, never linear."""
     if isinstance(config, dict):
-        config = config.get("config", config.get("class_name"))
-    if custom_objects and config in custom_objects:
+        inner, class_name = config.get("config"), config.get("class_name")
+        if isinstance(inner, str):
+            config = inner
+        elif isinstance(class_name, str) and class_name != "function":
+            config = class_name
+        else:
+            raise ValueError(
+                f"Could not interpret the activation config {str(config)[:200]}: it names no activation. "
+                "Expected a name such as 'relu' or {'class_name': 'function', 'config': 'relu'}."
+            )
+    if custom_objects and isinstance(config, str) and config in custom_objects:
         return custom_objects[config]
+    if config is None or isinstance(config, dict):
+        raise ValueError(f"Could not interpret the activation config {config!r}.")
     return get(config)

@@ -10,9 +10,13 @@ are portable across devices: tensors are saved from the CPU and loaded onto
 from __future__ import annotations
 
 import json
+import math
+
+import torch
 
 from lstmkit import backend
-from lstmkit.saving.archive import METADATA, ArchiveReader, ModelFileError
+from lstmkit.saving.archive import METADATA, ArchiveReader, ModelFileError, as_file_errors
+from lstmkit.saving.limits import check_config_values, refuse_oversized
 from lstmkit.saving.training_state import (
     COMPILE_DOC,
     OPTIMIZER_DOC,
@@ -151,6 +155,12 @@ def model_from_json(json_string, custom_objects=None):
     return model_from_config(config, custom_objects, source="The JSON")
 
 
+def _built(config, custom_objects, meta, path):
+    model = model_from_config(config, custom_objects)
+    ensure_built(model, meta.get("build_input_shape"), path)
+    return model
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, options=None, **kwargs):
     """The model saved at ``filepath`` by ``model.save``, on ``lstmkit.backend.device()``.
 
@@ -169,16 +179,23 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, opti
         raise TypeError(
             f"custom_objects must be a dict {{'Name': object}}. Received: {type(custom_objects).__name__}."
         )
-    with ArchiveReader(filepath) as reader:
+    # Every failure past opening is a ModelFileError; building the layers draws their initial values
+    # from a forked generator, so that loading leaves the global random state as it was.
+    with ArchiveReader(filepath) as reader, as_file_errors(reader.path), torch.random.fork_rng(devices=[]):
         path = reader.path
         meta = check_metadata(reader)
         if meta["kind"] != "model":
-            raise ValueError(
-                f"'{path}' holds only weights (written by save_weights), not a whole model. Build the model "
-                "in code, then call model.load_weights(path)."
+            raise ModelFileError(
+                path,
+                f"'{path}' holds only weights (written by save_weights), not a whole model. Build the "
+                "model in code, then call model.load_weights(path).",
             )
         config = reader.document(MODEL_DOC)
+        check_config_values(config, path, MODEL_DOC)
         groups = read_manifest(reader)
+        saved = sum(math.prod(w["shape"]) for group in groups for w in group["weights"])
+        if saved:
+            refuse_oversized(lambda: _built(config, custom_objects, meta, path), saved, path)
         try:
             model = model_from_config(config, custom_objects, source=f"The architecture in '{path}'")
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:

@@ -12,10 +12,12 @@ Why this format
     JSON documents beside the tensors (architecture, compile settings, optimizer state), which a zip
     holds naturally.
 
-Layout (format version 1)::
+Layout (format version 2)::
 
-    lstmkit.json    what the file is: {"format": "lstmkit", "format_version": 1, "kind": "model" | "weights",
-                    the lstmkit and torch versions, the model's class, name and build input shape}
+    lstmkit.json    what the file is: {"format": "lstmkit", "format_version": 2, "kind": "model" | "weights",
+                    the lstmkit and torch versions, the model's class, name and build input shape, and
+                    "members": every other member's size and SHA-256, and for arrays their dtype, byte
+                    order, memory order and shape (integrity.py); written last}
     model.json      the architecture, {"class_name", "config"} (kind "model")
     compile.json    the compile settings (a compiled model, saved with include_optimizer=True)
     weights.json    per layer: its name, class and weights [{"name", "shape", "dtype", "file"}]
@@ -31,8 +33,9 @@ Reading is bounded by the file itself: before zipfile parses anything the end-of
 checked (member count), every member must be stored uncompressed except small JSON documents, the
 uncompressed members may not add up to more than the file's size (so no zip bomb and no members
 overlapping the same bytes), arrays must be plain numbers whose header agrees with the member's
-size, and every failure — truncation, corruption (CRC), a foreign format — is reported as a
-``ModelFileError`` that names the file and the problem.
+size, every member is the one listed (name, SHA-256, array header), and every failure — truncation,
+corruption (CRC), an edit, a foreign format, an unreadable value — is reported as a ``ModelFileError``
+that names the file and the problem. Format-1 files (no member list) are still read; see integrity.py.
 """
 
 from __future__ import annotations
@@ -42,19 +45,24 @@ import json
 import math
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 
 import numpy as np
 from numpy.lib import format as npy_format
 
+from lstmkit.saving import integrity
 from lstmkit.utils.naming import closest
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveReader", "ModelFileError"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveReader", "ModelFileError", "as_file_errors"]
 
 FORMAT = "lstmkit"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: lstmkit.json lists every member (integrity.py); 1: no list, still read
 METADATA = "lstmkit.json"
+# Members a file of each kind must have, and pairs that come together (compile settings need the state).
+REQUIRED_MEMBERS = {"model": ("model.json", "weights.json"), "weights": ("weights.json",)}
+TOGETHER = (("compile.json", "optimizer.json"),)
 
 MAX_MEMBERS = 200_000  # far more than any model has weights; parsing the directory stays cheap
 MAX_DOCUMENT_BYTES = 64 << 20  # one JSON document (architecture configs are kilobytes)
@@ -75,7 +83,22 @@ class ModelFileError(ValueError):
     def __init__(self, path, problem: str):
         self.path = os.fspath(path)
         self.problem = problem
-        super().__init__(f"Cannot load '{self.path}': {problem}")
+        super().__init__(problem if f"'{self.path}'" in problem else f"Cannot load '{self.path}': {problem}")
+
+
+@contextlib.contextmanager
+def as_file_errors(path):
+    """Around the reading of a file: any failure becomes a ``ModelFileError`` naming the file (with the
+    original chained), so that no damaged file escapes as an OverflowError, a torch RuntimeError, ..."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (Exception, RecursionError) as err:
+        message = str(err) or type(err).__name__
+        if isinstance(err, (OverflowError, MemoryError, RecursionError, ArithmeticError)):
+            message = f"a value in it is out of range or too deep to use ({type(err).__name__}: {message})."
+        raise ModelFileError(path, message) from err
 
 
 # Writing the container: writing.py.
@@ -154,6 +177,7 @@ def _end_of_archive(path: str, handle, size: int) -> tuple[int, int]:
 
 _CORRUPT = (
     zipfile.BadZipFile,
+    tokenize.TokenError,  # numpy parses .npy headers with the tokenizer
     zlib.error,
     EOFError,
     struct.error,
@@ -184,6 +208,7 @@ class ArchiveReader:
         self._handle = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         try:
             self._open_zip()
+            self._read_member_list()
         except BaseException:
             self._handle.close()
             raise
@@ -294,6 +319,53 @@ class ArchiveReader:
             f"{shown or 'nothing'})."
         )
 
+    def _read_member_list(self) -> None:
+        """The format version and (format 2) the member list, checked against the zip's members."""
+        meta = self._parse(METADATA, self._raw(METADATA))
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ModelFileError(
+                self.path,
+                f"{METADATA} does not describe an lstmkit file (format "
+                f"{meta.get('format') if isinstance(meta, dict) else str(meta)[:100]!r}).",
+            )
+        version = meta.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ModelFileError(self.path, f"{METADATA} has an invalid format_version {version!r}.")
+        if version > FORMAT_VERSION:
+            raise ModelFileError(
+                self.path,
+                f"it was written by a newer lstmkit (file format {version}; this lstmkit reads up to "
+                f"{FORMAT_VERSION}). Upgrade lstmkit: pip install -U lstmkit.",
+            )
+        self.format_version, self.metadata = version, meta
+        self._listed = None
+        members = meta.get(integrity.MEMBERS_KEY)
+        if version >= 2:
+            problem = integrity.check_members(members, self._members, METADATA)
+            if problem:
+                raise ModelFileError(self.path, problem)
+            self._listed = members
+        elif members is not None:
+            raise ModelFileError(
+                self.path, f"{METADATA} says file format 1 but lists its members as format 2 does (edited)."
+            )
+        for name in REQUIRED_MEMBERS.get(meta.get("kind"), ()):
+            if name not in self._members:
+                raise ModelFileError(
+                    self.path,
+                    f"the member {name!r}, which every {meta['kind']} file has, is missing (the file is "
+                    "incomplete, damaged or was edited).",
+                )
+        for pair in TOGETHER:
+            present = [name for name in pair if name in self._members]
+            if present and len(present) != len(pair):
+                missing = [name for name in pair if name not in present]
+                raise ModelFileError(
+                    self.path,
+                    f"it has {present} but not {missing}, which are always written together (the file "
+                    "is incomplete, damaged or was edited).",
+                )
+
     # ------------------------------------------------------------------ members
     def has(self, name: str) -> bool:
         return name in self._members
@@ -306,8 +378,7 @@ class ArchiveReader:
                 self.path, f"the member {name!r} is missing (the file is incomplete or corrupted)."
             ) from None
 
-    def document(self, name: str):
-        """The parsed JSON member ``name``."""
+    def _raw(self, name: str) -> bytes:
         info = self._info(name)
         if info.file_size > MAX_DOCUMENT_BYTES:
             raise ModelFileError(
@@ -315,12 +386,39 @@ class ArchiveReader:
             )
         try:
             with self._zip.open(info) as member:
-                data = member.read(MAX_DOCUMENT_BYTES + 1)
+                return member.read(MAX_DOCUMENT_BYTES + 1)
+        except (*_CORRUPT, RecursionError) as err:
+            raise ModelFileError(
+                self.path, f"member {name!r} is corrupted ({type(err).__name__}: {err})."
+            ) from None
+
+    def _parse(self, name: str, data: bytes):
+        try:
             return json.loads(data.decode("utf-8"))
         except (*_CORRUPT, RecursionError) as err:
             raise ModelFileError(
                 self.path, f"member {name!r} is corrupted ({type(err).__name__}: {err})."
             ) from None
+
+    def _listing(self, name: str) -> dict | None:
+        return None if self._listed is None else self._listed[name]
+
+    def _check_digest(self, name: str, size: int, digest: str) -> None:
+        entry = self._listing(name)
+        if entry is not None and (size != entry["size"] or digest != entry["sha256"]):
+            raise ModelFileError(
+                self.path,
+                f"member {name!r} does not match its SHA-256 in {METADATA}: its content was changed after "
+                "it was written (edited or damaged).",
+            )
+
+    def document(self, name: str):
+        """The parsed JSON member ``name``, checked against its listing."""
+        data = self._raw(name)
+        if name != METADATA:
+            entry = integrity.document_entry(data)
+            self._check_digest(name, entry["size"], entry["sha256"])
+        return self._parse(name, data)
 
     def array(self, name: str) -> np.ndarray:
         """The ``.npy`` member ``name`` as a writable, native-byte-order array of plain numbers."""
@@ -329,9 +427,19 @@ class ArchiveReader:
             raise ModelFileError(
                 self.path, f"array member {name!r} is compressed; lstmkit stores arrays uncompressed."
             )
+        entry = self._listing(name)
+        if entry is not None and entry["size"] != info.file_size:
+            raise ModelFileError(
+                self.path,
+                f"array member {name!r} has {info.file_size:,} bytes, but {METADATA} lists "
+                f"{entry['size']:,} (edited or damaged).",
+            )
         try:
-            with self._zip.open(info) as member:
-                return self._read_npy(name, info, member)
+            with self._zip.open(info) as stream:
+                member = integrity.HashingReader(stream)
+                array = self._read_npy(name, info, member, entry)
+            self._check_digest(name, member.position, member.hexdigest())
+            return array
         except ModelFileError:
             raise
         except (*_CORRUPT, SyntaxError, MemoryError) as err:
@@ -339,7 +447,7 @@ class ArchiveReader:
                 self.path, f"array member {name!r} is corrupted ({type(err).__name__}: {err})."
             ) from None
 
-    def _read_npy(self, name, info, member) -> np.ndarray:
+    def _read_npy(self, name, info, member, entry) -> np.ndarray:
         version = npy_format.read_magic(member)
         if version == (1, 0):
             shape, fortran, dtype = npy_format.read_array_header_1_0(member)
@@ -364,6 +472,9 @@ class ArchiveReader:
             )
         if len(shape) > MAX_NDIM or any(not isinstance(d, int) or d < 0 for d in shape):
             raise ModelFileError(self.path, f"array member {name!r} declares an invalid shape {shape}.")
+        problem = integrity.header_problem(name, shape, fortran, dtype, entry)
+        if problem:
+            raise ModelFileError(self.path, problem)
         data_bytes = math.prod(shape) * dtype.itemsize
         header_bytes = member.tell()  # the header is read; what is left must be exactly the data
         if header_bytes + data_bytes != info.file_size:

@@ -8,22 +8,29 @@ other numbers the optimizer keeps (``Optimizer.state_scalars``).
 from __future__ import annotations
 
 import inspect
-import math
 import warnings
 
+import numpy as np
 import torch
 
 from lstmkit import losses, optimizers
 from lstmkit import metrics as metrics_module
 from lstmkit.saving.archive import ArchiveReader, ModelFileError
+from lstmkit.saving.limits import check_config_values
 from lstmkit.saving.weights import read_array, to_numpy
 from lstmkit.saving.writing import ArchiveWriter
 from lstmkit.utils.naming import lookup
 
-__all__ = ["restore_compile", "restore_optimizer_state", "serialize_compile", "write_optimizer_state"]
+__all__ = [
+    "restore_compile",
+    "restore_optimizer_state",
+    "serialize_compile",
+    "write_optimizer_state",
+]
 
 COMPILE_DOC = "compile.json"
 OPTIMIZER_DOC = "optimizer.json"
+_MAX_FLOAT32 = float(np.finfo(np.float32).max)
 
 
 # ---------------------------------------------------------------------------- compile settings
@@ -97,6 +104,8 @@ def restore_compile(model, config, custom_objects, path) -> None:
     """``model.compile(...)`` with the saved settings; a teaching error if something cannot be rebuilt."""
     if not isinstance(config, dict) or not isinstance(config.get("optimizer"), dict):
         raise ModelFileError(path, f"{COMPILE_DOC} is malformed (expected a dict with an 'optimizer' entry).")
+    check_config_values(config["optimizer"], path, f"{COMPILE_DOC} (optimizer)", float32=True)
+    check_config_values(config, path, COMPILE_DOC)
     custom_objects = dict(custom_objects or {})
     try:
         arguments = dict(config)
@@ -116,11 +125,13 @@ def restore_compile(model, config, custom_objects, path) -> None:
                 "ignore", UserWarning
             )  # compile's advice was given when it was first called
             model.compile(**arguments)
-    except (ValueError, TypeError, KeyError, AttributeError) as err:
-        raise ValueError(
-            f"'{path}' holds a model compiled with settings that cannot be rebuilt here: {err} If it names "
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as err:
+        raise ModelFileError(
+            path,
+            f"'{path}' holds a model compiled with settings ({COMPILE_DOC}) that cannot be rebuilt here: {err} "
+            "If it names "
             "your own loss, metric or optimizer, pass it as custom_objects={'name': object}; or load without "
-            "them, load_model(path, compile=False), and call model.compile(...) yourself."
+            "them, load_model(path, compile=False), and call model.compile(...) yourself.",
         ) from err
 
 
@@ -184,7 +195,7 @@ def restore_optimizer_state(model, reader: ArchiveReader) -> None:
     scalars = doc["scalars"]
     if (
         not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= _MAX_FLOAT32
             for v in scalars.values()
         )
         or not isinstance(scalars.get("iterations"), int)

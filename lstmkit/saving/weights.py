@@ -236,6 +236,13 @@ def read_array(reader: ArchiveReader, entry: dict, what: str) -> np.ndarray:
             f"{what} {entry['name']!r} is listed with shape {format_shape(entry['shape'])} but its array has "
             f"shape {format_shape(array.shape)} (corrupted).",
         )
+    stored = "float32" if entry["dtype"] == "bfloat16" else entry["dtype"]  # bfloat16 is kept as float32
+    if array.dtype.name != stored:
+        raise ModelFileError(
+            reader.path,
+            f"{what} {entry['name']!r} is listed as {entry['dtype']} but its array {entry['file']!r} holds "
+            f"{array.dtype.name} (edited or damaged).",
+        )
     return array
 
 

@@ -2,7 +2,8 @@
 
 Everything goes to a temporary file in the target's directory, flushed and fsync'ed, then
 ``os.replace``'d over the target, so a crash or a kill mid-save never leaves a half-written file under
-the target name.
+the target name. The writer lists every member it writes (size, SHA-256, array layout) in
+``lstmkit.json``, which it writes last (integrity.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import zipfile
 
 import numpy as np
 from numpy.lib import format as npy_format
+
+from lstmkit.saving import integrity
 
 __all__ = ["ArchiveWriter", "atomic_write", "json_default"]
 
@@ -87,25 +90,45 @@ def _write_array(handle, array: np.ndarray) -> None:
 
 
 class ArchiveWriter:
-    """Adds JSON documents and arrays to a zip archive being written to ``handle``."""
+    """Adds JSON documents and arrays to a zip archive being written to ``handle``.
+
+    The metadata document (``lstmkit.json``) is held back and written by ``close``, with the list of
+    every other member (``integrity.MEMBERS_KEY``) added."""
+
+    metadata_name = "lstmkit.json"
 
     def __init__(self, handle):
         self._zip = zipfile.ZipFile(handle, "w", allowZip64=True)
+        self._metadata = None
+        self.members: dict = {}
 
     def document(self, name: str, value) -> None:
+        if name == self.metadata_name:
+            self._metadata = dict(value)
+            return
+        self.members[name] = integrity.document_entry(self._write_document(name, value))
+
+    def _write_document(self, name: str, value) -> bytes:
         data = json.dumps(value, default=json_default, indent=1).encode("utf-8")
         info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
         info.compress_type = zipfile.ZIP_DEFLATED
         self._zip.writestr(info, data)
+        return data
 
     def array(self, name: str, array: np.ndarray) -> None:
         array = np.ascontiguousarray(array)
+        if integrity.byte_order(array.dtype) == "big":  # one layout in every file, whatever the machine
+            array = array.astype(array.dtype.newbyteorder("<"))
         info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
         info.compress_type = zipfile.ZIP_STORED  # weights hardly compress; stored keeps reads bounded
         with self._zip.open(info, "w", force_zip64=array.nbytes > (1 << 30)) as member:
-            _write_array(member, array)
+            hashing = integrity.HashingWriter(member)
+            _write_array(hashing, array)
+        self.members[name] = integrity.array_entry(array, hashing.size, hashing.hexdigest())
 
     def close(self) -> None:
+        if self._metadata is not None:
+            self._write_document(self.metadata_name, {**self._metadata, integrity.MEMBERS_KEY: self.members})
         self._zip.close()
 
     def __enter__(self):

@@ -181,7 +181,7 @@ def test_saved_files_are_deterministic_and_hold_only_json_and_npy(tmp_path):
     model.save(tmp_path / "b.keras")
     assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
     names = zipfile.ZipFile(tmp_path / "a.keras").namelist()
-    assert names[0] == "lstmkit.json"
+    assert names[-1] == "lstmkit.json"  # written last: it lists the others
     assert all(n.endswith((".json", ".npy")) for n in names)
     with zipfile.ZipFile(tmp_path / "a.keras") as archive, archive.open("weights/0.npy") as member:
         np.testing.assert_array_equal(np.load(member, allow_pickle=False), model.get_weights()[0])
