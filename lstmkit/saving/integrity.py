@@ -85,6 +85,9 @@ class HashingWriter:
         self.size += len(view)
         return self.target.write(view)
 
+    def flush(self) -> None:
+        self.target.flush()
+
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
 
