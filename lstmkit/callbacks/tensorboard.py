@@ -248,13 +248,11 @@ class TensorBoard(Callback):
         example = self._example_input()
         if example is None:
             return
-        was_training = self.model.training
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter(
                     "ignore"
                 )  # tracing warns about Python control flow; the graph is still right
-                self.model.eval()
                 writer.add_graph(self.model, example, use_strict_trace=False)
         except Exception as err:  # noqa: BLE001 - tracing can fail in many ways; the curves matter more
             warnings.warn(
@@ -263,8 +261,6 @@ class TensorBoard(Callback):
                 UserWarning,
                 stacklevel=2,
             )
-        finally:
-            self.model.train(was_training)
 
     def _example_input(self):
         from lstmkit.saving.weights import build_input_shape

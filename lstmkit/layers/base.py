@@ -13,15 +13,17 @@ layout, and ``get_weights``/``set_weights``/``weights``/``count_params`` are bui
 from __future__ import annotations
 
 import inspect
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import torch
 
 from lstmkit import backend
+from lstmkit.graph.keras_tensor import any_symbolic
+from lstmkit.layers import tracking
+from lstmkit.layers.call_context import current_phase, phase
+from lstmkit.layers.layer_weights import KerasWeight, LayerWeights
+from lstmkit.utils import tree
 from lstmkit.utils.naming import reject_unknown_kwargs, snake_case, unique_name
 
 __all__ = ["InputShapeError", "KerasWeight", "Layer", "format_shape"]
@@ -51,51 +53,13 @@ class InputShapeError(ValueError):
         self.expected_ndim = expected_ndim
 
 
-@dataclass
-class KerasWeight:
-    """One weight as Keras sees it: a name, a Keras-layout shape, and how to read/write it."""
-
-    name: str
-    shape: tuple
-    read: Callable[[], torch.Tensor]
-    write: Callable[[torch.Tensor], None]
-    trainable: bool = True
-
-    def numpy(self) -> np.ndarray:
-        """A copy (as Keras returns): later training does not change arrays already handed out."""
-        return self.read().detach().cpu().numpy().copy()
-
-    def assign(self, value) -> None:
-        value = torch.as_tensor(np.asarray(value))
-        if tuple(value.shape) != tuple(self.shape):
-            raise ValueError(
-                f"Weight {self.name!r} has shape {format_shape(self.shape)}; received a value of shape "
-                f"{format_shape(value.shape)}."
-            )
-        with torch.no_grad():
-            self.write(value)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    def __repr__(self):
-        return f"<KerasWeight {self.name} shape={self.shape} trainable={self.trainable}>"
-
-
-def _direct_weight(layer_name: str, name: str, param: torch.Tensor, trainable: bool) -> KerasWeight:
-    def write(value, param=param):
-        param.copy_(value.to(dtype=param.dtype, device=param.device))
-
-    return KerasWeight(f"{layer_name}/{name}", tuple(param.shape), lambda: param, write, trainable)
-
-
-class Layer(torch.nn.Module):
+class Layer(LayerWeights, torch.nn.Module):
     """Base class of all lstmkit layers.
 
     Subclasses set ``expected_ndim`` (rank including the batch axis) or ``min_ndim`` to have their
     input checked, ``input_axes`` to describe it in errors, and implement ``build``, ``call``,
-    ``compute_output_shape`` and ``get_config``.
+    ``compute_output_shape`` and ``get_config``. Called on symbolic tensors (``keras.Input``), a layer
+    builds itself and returns symbolic outputs (see lstmkit/graph); called on data, it computes.
     """
 
     expected_ndim: int | None = None
@@ -136,8 +100,29 @@ class Layer(torch.nn.Module):
             if batch_size is None
             else _positive_int(batch_size, "batch_size")
         )
-        self.built_input_shape: tuple | None = None
+        self.built_input_shape: tuple | list | None = None
         self._losses: list = []
+        self._inbound_nodes: list = []  # one per call on symbolic tensors (lstmkit/graph/node.py)
+        self._added_weights: list = []  # add_weight's records, in creation order
+        self._calls = 0  # finished calls; add_weight in a later call would make new weights every step
+        self.training = (
+            False  # Keras's default phase is inference; fit/evaluate/predict pass theirs explicitly
+        )
+
+    def __setattr__(self, name, value):
+        modules = self.__dict__.get("_modules")
+        if modules is not None:
+            if name in modules and not isinstance(value, torch.nn.Module):
+                del modules[name]  # a tracked list/dict replaced by another value
+            value = tracking.track(self, name, value)
+        super().__setattr__(name, value)
+
+    def __call__(self, *args, **kwargs):
+        if any_symbolic(args) or any_symbolic(kwargs):
+            from lstmkit.graph.node import symbolic_call
+
+            return symbolic_call(self, args, kwargs)
+        return super().__call__(*args, **kwargs)
 
     @property
     def trainable(self) -> bool:
@@ -145,12 +130,13 @@ class Layer(torch.nn.Module):
 
     @trainable.setter
     def trainable(self, value) -> None:
-        """Freeze (False) or unfreeze this layer and the layers inside it; takes effect at the next fit."""
+        """Freeze (False) or unfreeze this layer and the layers inside it; takes effect at the next fit.
+        Weights made non-trainable by design (``add_weight(trainable=False)``) stay non-trainable."""
         for module in self.modules():
             if isinstance(module, Layer):
                 module._trainable = bool(value)
         for param in self.parameters():
-            param.requires_grad_(bool(value))
+            param.requires_grad_(bool(value) and getattr(param, "_keras_trainable", True))
 
     # ----------------------------------------------------------------- construction helpers
     @classmethod
@@ -201,11 +187,14 @@ class Layer(torch.nn.Module):
         return (input_dim,)
 
     # ----------------------------------------------------------------- building
-    def build(self, input_shape: tuple) -> None:
-        """Create the weights for inputs of ``input_shape`` (batch axis first, usually None)."""
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis first, usually None; a list of
+        shapes for a layer called on several tensors)."""
 
-    def check_input_shape(self, input_shape: tuple) -> None:
+    def check_input_shape(self, input_shape) -> None:
         """Raise InputShapeError if this layer cannot take ``input_shape`` (batch axis included)."""
+        if not _is_shape(input_shape):
+            return  # several inputs: the layer checks them in build/call
         ndim = len(input_shape)
         wanted = self.expected_ndim
         if wanted is not None and ndim != wanted:
@@ -227,7 +216,7 @@ class Layer(torch.nn.Module):
             )
         built = self.built_input_shape
         if (
-            built is not None
+            _is_shape(built)
             and len(built) == ndim
             and None not in (built[-1], input_shape[-1])
             and built[-1] != input_shape[-1]
@@ -242,41 +231,83 @@ class Layer(torch.nn.Module):
 
     def ensure_built(self, input_shape) -> None:
         """Check ``input_shape`` and build the weights if that has not happened yet."""
-        input_shape = tuple(None if d is None else int(d) for d in input_shape)
+        input_shape = _normalize_shape(input_shape)
         self.check_input_shape(input_shape)
         if not self.built:
             self.build(input_shape)
             self.built = True
-            self.built_input_shape = (None,) + input_shape[1:]
+            self.built_input_shape = _without_batch(input_shape)
 
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return tuple(input_shape)
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (a list of shapes for several outputs). Layers that do
+        not say are run once on a small zero batch to find out (lstmkit/graph/tracing.py)."""
+        from lstmkit.graph.tracing import trace_output_shape
+
+        return trace_output_shape(self, input_shape)
+
+    def output_dtype(self, input_dtype) -> str:
+        """The dtype name of this layer's symbolic outputs, given its inputs' (a dtype or a structure)."""
+        return self._dtype_name or backend.floatx()
 
     def hint_for_next_layer(self, error: InputShapeError) -> str:
         """A sentence telling how to change *this* layer so that the next one accepts its output."""
         return ""
-
-    def _new_weight(self, shape, initializer, trainable=True) -> torch.nn.Parameter:
-        value = initializer(tuple(shape), dtype=self.compute_dtype)
-        return torch.nn.Parameter(value, requires_grad=trainable and self.trainable)
 
     @property
     def compute_dtype(self) -> torch.dtype:
         return getattr(torch, self._dtype_name) if self._dtype_name else backend.float_dtype()
 
     # ----------------------------------------------------------------- calling
-    def forward(self, inputs, *args, mask=None, **kwargs):
-        if not isinstance(inputs, torch.Tensor):
-            inputs = torch.as_tensor(np.asarray(inputs), dtype=self.compute_dtype)
+    def _as_tensors(self, inputs):
+        """``inputs`` (a tensor, an array, a list, or a list of those) as tensors of the layer's dtype."""
+        if isinstance(inputs, torch.Tensor):
+            return inputs
+        if (
+            isinstance(inputs, (list, tuple))
+            and inputs
+            and all(isinstance(t, (torch.Tensor, np.ndarray)) for t in inputs)
+        ):
+            return [self._as_tensors(t) for t in inputs]
+        return torch.as_tensor(np.asarray(inputs), dtype=self.compute_dtype)
+
+    def forward(self, inputs, *args, **kwargs):
+        """Build on first use, resolve the mask and the training phase, call ``call``, attach the
+        output mask. The mask comes from ``mask=`` or from the input tensors (``_keras_mask``); the phase
+        from ``training=``, else from the call around this one (lstmkit/layers/call_context.py)."""
+        inputs = self._as_tensors(inputs)
         if not self.built:
-            self.ensure_built((None,) + tuple(inputs.shape[1:]))
-        elif self.expected_ndim is not None and inputs.dim() != self.expected_ndim:
+            self.ensure_built(_shape_of(inputs))
+        elif (
+            self.expected_ndim is not None
+            and isinstance(inputs, torch.Tensor)
+            and inputs.dim() != self.expected_ndim
+        ):
             self.check_input_shape((None,) + tuple(inputs.shape[1:]))  # raises the explanatory error
+        mask = kwargs.pop("mask", None)
+        if mask is None:
+            mask = _mask_of(inputs)
         if mask is not None and self._call_takes("mask"):
             kwargs["mask"] = mask
-        if self._call_takes("training") and "training" not in kwargs:
-            kwargs["training"] = self.training
-        return self.call(inputs, *args, **kwargs)
+        training = kwargs.pop("training", None)
+        outer = current_phase()
+        if (
+            training is None
+        ):  # inherit: the outer call's phase, else torch's module flag (False unless .train())
+            training = self.training if outer is None else outer
+        training = bool(training)
+        if self._call_takes("training"):
+            kwargs["training"] = training
+        if self._losses:
+            self._losses = []  # a layer's losses are those of its latest call
+        if outer is training:
+            outputs = self.call(inputs, *args, **kwargs)
+        else:
+            with phase(training):
+                outputs = self.call(inputs, *args, **kwargs)
+        self._calls += 1
+        if mask is not None or _makes_masks(type(self)):
+            _attach_masks(outputs, self.compute_mask(inputs, mask))
+        return outputs
 
     def call(self, inputs, *args, **kwargs):
         return inputs
@@ -293,70 +324,35 @@ class Layer(torch.nn.Module):
             Layer._signature_cache[key] = arg in inspect.signature(self.call).parameters
         return Layer._signature_cache[key]
 
-    # ----------------------------------------------------------------- weights, Keras side
-    def keras_weights(self) -> list[KerasWeight]:
-        """The layer's weights in Keras's order and layout. Default: every direct parameter as is."""
-        return [
-            _direct_weight(self.name, name, p, p.requires_grad)
-            for name, p in self.named_parameters(recurse=False)
-        ]
-
-    @property
-    def weights(self) -> list[KerasWeight]:
-        return self.keras_weights()
-
-    @property
-    def trainable_weights(self) -> list[KerasWeight]:
-        return [w for w in self.keras_weights() if w.trainable and self.trainable]
-
-    @property
-    def non_trainable_weights(self) -> list[KerasWeight]:
-        return [w for w in self.keras_weights() if not (w.trainable and self.trainable)]
-
-    def get_weights(self) -> list[np.ndarray]:
-        """The weights as NumPy arrays in Keras's order and layout."""
-        return [w.numpy() for w in self.keras_weights()]
-
-    def set_weights(self, weights) -> None:
-        """Set the weights from arrays in Keras's order and layout (as ``get_weights`` returns them)."""
-        targets = self.keras_weights()
-        weights = list(weights)
-        expected = ", ".join(f"{w.name.split('/')[-1]} {format_shape(w.shape)}" for w in targets)
-        received = ", ".join(format_shape(np.shape(w)) for w in weights)
-        if len(weights) != len(targets):
-            raise ValueError(
-                f"Layer '{self.name}' has {len(targets)} weight arrays [{expected}]; received {len(weights)} "
-                f"arrays with shapes [{received}]."
+    # ----------------------------------------------------------------- symbolic use (graph models)
+    def _node(self, index: int, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has not been called on symbolic inputs (keras.Input), so it has no {what}."
             )
-        for target, value in zip(targets, weights):
-            if tuple(np.shape(value)) != tuple(target.shape):
-                raise ValueError(
-                    f"Layer '{self.name}': weight '{target.name}' has shape {format_shape(target.shape)}; "
-                    f"received an array of shape {format_shape(np.shape(value))}. Expected, in order: [{expected}]."
-                )
-        for target, value in zip(targets, weights):
-            target.assign(value)
+        if not 0 <= index < len(self._inbound_nodes):
+            raise ValueError(
+                f"Layer '{self.name}' was called {len(self._inbound_nodes)} time(s); asked for call #{index}."
+            )
+        return self._inbound_nodes[index]
 
-    def count_params(self) -> int:
-        return sum(w.size for w in self.keras_weights())
+    @property
+    def input(self):
+        """The symbolic input(s) of this layer's first call on symbolic tensors."""
+        node = self._node(0, "input")
+        return node.args[0] if node.args else node.outputs
 
-    # ----------------------------------------------------------------- regularization
-    def regularization_losses(self) -> list[torch.Tensor]:
-        """Penalties this layer adds to the training loss: those of the layers inside it, by default.
-        Layers with regularizers of their own add theirs to this."""
-        return [
-            p for child in self.children() if isinstance(child, Layer) for p in child.regularization_losses()
-        ]
+    @property
+    def output(self):
+        """The symbolic output(s) of this layer's first call on symbolic tensors."""
+        return self._node(0, "output").outputs
 
-    def _penalties(self, *pairs) -> list[torch.Tensor]:
-        """For ``regularization_losses``: each ``(regularizer, weight)`` pair's penalty (pairs with either one
-        missing are skipped), then the inner layers' penalties."""
-        own = [
-            regularizer(weight)
-            for regularizer, weight in pairs
-            if regularizer is not None and weight is not None
-        ]
-        return own + Layer.regularization_losses(self)
+    def get_input_at(self, node_index: int):
+        node = self._node(node_index, "input")
+        return node.args[0] if node.args else node.outputs
+
+    def get_output_at(self, node_index: int):
+        return self._node(node_index, "output").outputs
 
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict:
@@ -375,6 +371,8 @@ class Layer(torch.nn.Module):
     # ----------------------------------------------------------------- shapes after build
     @property
     def input_shape(self):
+        if self._inbound_nodes:
+            return tree.map_structure(lambda t: t.shape, self.input)
         if self.built_input_shape is not None:
             return self.built_input_shape
         if self.input_shape_declared is not None:
@@ -383,10 +381,67 @@ class Layer(torch.nn.Module):
 
     @property
     def output_shape(self):
+        if self._inbound_nodes:
+            return tree.map_structure(lambda t: t.shape, self.output)
         return self.compute_output_shape(self.input_shape)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _is_shape(value) -> bool:
+    """A shape tuple (ints and None), as opposed to a list of shapes."""
+    return isinstance(value, (tuple, list)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in value
+    )
+
+
+def _normalize_shape(shape):
+    if _is_shape(shape):
+        return tuple(None if d is None else int(d) for d in shape)
+    return [_normalize_shape(s) for s in shape]
+
+
+def _without_batch(shape):
+    if _is_shape(shape):
+        return (None,) + tuple(shape[1:])
+    return [_without_batch(s) for s in shape]
+
+
+def _shape_of(inputs):
+    if isinstance(inputs, torch.Tensor):
+        return (None,) + tuple(inputs.shape[1:])
+    return [_shape_of(t) for t in inputs]
+
+
+def _mask_of(inputs):
+    if isinstance(inputs, torch.Tensor):
+        return getattr(inputs, "_keras_mask", None)
+    masks = [getattr(t, "_keras_mask", None) for t in inputs]
+    return None if all(m is None for m in masks) else masks
+
+
+def _attach_masks(outputs, mask) -> None:
+    """Set ``_keras_mask`` on the output tensor(s); a single mask for a list output goes to its first."""
+    if mask is None:
+        return
+    if isinstance(outputs, torch.Tensor):
+        outputs._keras_mask = mask if isinstance(mask, torch.Tensor) else mask[0]
+        return
+    masks = mask if isinstance(mask, (list, tuple)) else [mask]
+    for output, m in zip(outputs, masks):
+        if m is not None and isinstance(output, torch.Tensor):
+            output._keras_mask = m
+
+
+_MASK_MAKERS: dict = {}
+
+
+def _makes_masks(cls) -> bool:
+    """Whether ``cls`` may produce a mask without receiving one (it overrides compute_mask)."""
+    if cls not in _MASK_MAKERS:
+        _MASK_MAKERS[cls] = cls.compute_mask is not Layer.compute_mask
+    return _MASK_MAKERS[cls]
 
 
 def _positive_int(value, what: str) -> int:

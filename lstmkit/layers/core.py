@@ -86,6 +86,9 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function element-wise; the output shape equals the input shape."""
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)  # the shape is kept
+
     supports_masking = True
 
     def __init__(self, activation, **kwargs):

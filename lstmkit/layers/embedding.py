@@ -98,11 +98,9 @@ class Embedding(Layer):
         return self._penalties((self.embeddings_regularizer, getattr(self, "embeddings", None)))
 
     # ------------------------------------------------------------------ computing
-    def forward(self, inputs, *args, **kwargs):
+    def _as_tensors(self, inputs):
         # Ids stay integers: the base class would turn a NumPy array or list into floats.
-        if not isinstance(inputs, torch.Tensor):
-            inputs = torch.as_tensor(np.asarray(inputs))
-        return super().forward(inputs, *args, **kwargs)
+        return inputs if isinstance(inputs, torch.Tensor) else torch.as_tensor(np.asarray(inputs))
 
     def check_ids(self, ids: torch.Tensor) -> None:
         """Raise a ValueError naming the offending id if any id is outside ``0 .. input_dim - 1``."""

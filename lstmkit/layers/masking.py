@@ -19,6 +19,9 @@ class Masking(Layer):
     features at once (e.g. ``pad_sequences(..., value=-1.0)`` and ``Masking(mask_value=-1.0)``).
     """
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)  # the shape is kept
+
     min_ndim = 2
     input_axes = "(batch, timesteps, features)"
     supports_masking = True

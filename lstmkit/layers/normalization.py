@@ -80,6 +80,9 @@ def _resolve_axes(layer: Layer, axes: list[int], input_shape: tuple) -> list[int
 class _Normalization(Layer):
     """The parts shared by both: gamma/beta, axis checks against the built shape, regularizers."""
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)  # the shape is kept
+
     supports_masking = True
 
     def _axes_for(self, input_shape) -> list[int]:

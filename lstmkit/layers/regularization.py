@@ -42,6 +42,9 @@ def _seed(seed, owner: str):
 class _RandomLayer(Layer):
     """Holds the optional seeded generator (one per device, made on first use)."""
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)  # the shape is kept
+
     supports_masking = True
 
     def __init__(self, seed=None, **kwargs):

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from lstmkit.layers.base import Layer
+from lstmkit.layers.layer_weights import child_layers
 from lstmkit.training import loops
 from lstmkit.training.compile_config import CompileConfig
 from lstmkit.utils.naming import reject_unknown_kwargs
@@ -55,9 +56,28 @@ def _set_multiprocessing(data, use_multiprocessing) -> None:
 
 
 class Model(Layer):
-    """Base of all models. Data arguments accept NumPy arrays, lists, pandas objects and torch tensors."""
+    """Base of all models. Data arguments accept NumPy arrays, lists, pandas objects and torch tensors.
 
-    def __init__(self, name=None, trainable=True, **kwargs):
+    ``Model(inputs, outputs)`` (symbolic tensors from ``keras.Input``) makes a graph model
+    (``lstmkit.models.functional.Functional``); a subclass that defines ``call`` is Keras's subclassing API.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and _functional_arguments(args, kwargs):
+            from lstmkit.models.functional import Functional
+
+            return Functional.__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, **kwargs):
+        if _functional_arguments(args, kwargs):
+            self._become_functional(args, kwargs, name, trainable)
+            return
+        if args:
+            raise TypeError(
+                f"Model() takes inputs and outputs (symbolic tensors) or only keyword arguments. Received "
+                f"positional argument(s) {args!r:.120}. For a graph model: keras.Model(inputs, outputs)."
+            )
         super().__init__(name=name, trainable=trainable, **kwargs)
         self.compiled: CompileConfig | None = None
         self.stop_training = False
@@ -65,10 +85,25 @@ class Model(Layer):
         self._penalized: list | None = None
         self._output_shapes: dict = {}
 
+    def _become_functional(self, args, kwargs, name, trainable):
+        """``Model(inputs, outputs)``, also from a subclass's ``super().__init__(inputs=..., outputs=...)``."""
+        from lstmkit.models.functional import Functional
+
+        inputs = kwargs.pop("inputs", args[0] if args else None)
+        outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+        if outputs is None:
+            raise TypeError(
+                "keras.Model(inputs, outputs) needs outputs too: keras.Model(inputs=x, outputs=y)."
+            )
+        if not isinstance(self, Functional):  # a subclass building a graph in __init__
+            cls = type(self)
+            self.__class__ = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__})
+        Functional.__init__(self, inputs, outputs, name=name, trainable=trainable, **kwargs)
+
     # ------------------------------------------------------------------ structure
     @property
     def layers(self) -> list[Layer]:
-        return [m for m in self.children() if isinstance(m, Layer)]
+        return child_layers(self)
 
     def get_layer(self, name=None, index=None) -> Layer:
         if index is not None:
@@ -83,6 +118,15 @@ class Model(Layer):
     def input_dtype(self) -> str:
         layers = self.layers
         return layers[0].input_dtype if layers else "float"
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the outputs (for losses, metrics and logs): one output is called after the last layer."""
+        count = getattr(self, "_output_count", 1)
+        if count == 1:
+            layers = self.layers
+            return [layers[-1].name if layers else "output"]
+        return [f"output_{i + 1}" for i in range(count)]
 
     def sublayers(self) -> list[Layer]:
         return [m for m in self.modules() if isinstance(m, Layer) and m is not self]
@@ -105,22 +149,32 @@ class Model(Layer):
         self._output_shapes = {}
 
     # ------------------------------------------------------------------ shapes (generic fallback)
-    def prepare_input(self, x_shape: tuple) -> None:
-        """Check that inputs of ``x_shape`` fit and build the weights (subclassed models: one dry run)."""
+    def prepare_input(self, x_shape) -> None:
+        """Check that inputs of ``x_shape`` fit and build the weights (subclassed models: a traced run)."""
+        if not self.built or not self._output_shapes:
+            self.compute_output_shape(_batchless(x_shape))
+
+    def ensure_built(self, input_shape) -> None:
+        # A subclassed model's layers build themselves in the call that follows; no extra run is needed.
         if not self.built:
-            self.compute_output_shape((None,) + tuple(x_shape[1:]))
+            self.built = True
+            self.built_input_shape = _batchless(input_shape)
+
+    def build(self, input_shape=None) -> None:
+        """Build every layer for inputs of ``input_shape`` (batch axis first) by one traced run."""
+        if input_shape is None:
+            raise ValueError(
+                f"Model '{self.name}'.build() needs the input shape, e.g. model.build((None, 10, 3))."
+            )
+        self.compute_output_shape(_batchless(input_shape))
 
     def compute_output_shape(self, input_shape):
-        key = tuple(input_shape[1:])
+        key = _hashable(input_shape)
         if key not in self._output_shapes:
-            dtype = torch.int64 if self.input_dtype == "int" else self.compute_dtype
-            was_training = self.training
-            self.eval()
-            with torch.no_grad():
-                out = self(torch.zeros((1,) + key, dtype=dtype, device=self.current_device()))
-            self.train(was_training)
-            self.built = True
-            self._output_shapes[key] = (None,) + tuple(out.shape[1:])
+            from lstmkit.graph.tracing import trace_output_shape
+
+            self.ensure_built(input_shape)
+            self._output_shapes[key] = trace_output_shape(self, input_shape)
         return self._output_shapes[key]
 
     def describe_output_fix(self) -> str:
@@ -510,16 +564,34 @@ class Model(Layer):
         return model_to_json(self, **kwargs)
 
     # ------------------------------------------------------------------ weights and display
-    def keras_weights(self):
-        return [w for layer in self.layers for w in layer.keras_weights()]
-
     def summary(self, line_length=None, print_fn=None, show_trainable=False) -> None:
         from lstmkit.models.summary import summarize
 
         summarize(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
 
-    def forward(self, inputs, *args, **kwargs):
-        if not isinstance(inputs, torch.Tensor):
-            dtype = torch.int64 if self.input_dtype == "int" else self.compute_dtype
-            inputs = torch.as_tensor(np.asarray(inputs), dtype=dtype, device=self.current_device())
-        return self.call(inputs, *args, **kwargs)
+    def _as_tensors(self, inputs):
+        """Data given to ``model(x)``: tensors on the model's device, ids as integers."""
+        if isinstance(inputs, torch.Tensor):
+            return inputs
+        if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(t, torch.Tensor) for t in inputs):
+            return list(inputs)
+        dtype = torch.int64 if self.input_dtype == "int" else self.compute_dtype
+        return torch.as_tensor(np.asarray(inputs), dtype=dtype, device=self.current_device())
+
+
+def _functional_arguments(args, kwargs) -> bool:
+    from lstmkit.graph.keras_tensor import any_symbolic
+
+    return "inputs" in kwargs or "outputs" in kwargs or (len(args) >= 1 and any_symbolic(args[0]))
+
+
+def _batchless(shape):
+    if shape and all(isinstance(s, (tuple, list)) for s in shape):
+        return [_batchless(s) for s in shape]
+    return (None,) + tuple(shape[1:])
+
+
+def _hashable(shape):
+    if shape and all(isinstance(s, (tuple, list)) for s in shape):
+        return tuple(_hashable(s) for s in shape)
+    return tuple(shape[1:])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import torch
 
+from lstmkit.graph.keras_tensor import KerasTensor
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
-from lstmkit.layers.input_layer import InputLayer, InputSpec
+from lstmkit.layers.input_layer import InputLayer
 from lstmkit.layers.serialization import deserialize, serialize
 from lstmkit.models.model import Model
 from lstmkit.training.data import check_model_input
@@ -30,7 +31,7 @@ class Sequential(Model):
         self.stack = torch.nn.ModuleList()
         self.declared_input_shape: tuple | None = None
         if layers is not None:
-            if isinstance(layers, (Layer, InputSpec)):
+            if isinstance(layers, (Layer, KerasTensor)):
                 layers = [layers]
             for layer in layers:
                 self.add(layer)
@@ -42,7 +43,12 @@ class Sequential(Model):
     # ------------------------------------------------------------------ building the stack
     def add(self, layer) -> None:
         """Append ``layer``; build it now if the input shape is already known."""
-        if isinstance(layer, InputSpec):
+        if isinstance(layer, KerasTensor):
+            if layer._keras_history is None or not isinstance(layer._keras_history.layer, InputLayer):
+                raise TypeError(
+                    "Sequential.add() takes layers, or an Input(shape=...) first. Received a symbolic tensor made by "
+                    f"a layer call ({layer!r}); for graphs of layers use keras.Model(inputs, outputs)."
+                )
             self._declare_input(layer.shape, "Input(shape=...)")
             return
         if isinstance(layer, InputLayer):
@@ -195,16 +201,13 @@ class Sequential(Model):
         return self.compute_output_shape(self.input_shape)
 
     # ------------------------------------------------------------------ computing
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if not self.built or self._layers_unbuilt():
             self.prepare_input(tuple(inputs.shape))
-        x, mask = inputs, None
-        for layer in self.stack:
-            output = layer(x, mask=mask)
-            mask = layer.compute_mask(x, mask)
-            x = output
-        if mask is not None:
-            x._keras_mask = mask  # read by the loss and metrics: masked timesteps do not count
+        x = inputs
+        for index, layer in enumerate(self.stack):
+            # Masks and the training phase travel with the call (lstmkit/layers/base.py: Layer.forward).
+            x = layer(x, mask=mask) if index == 0 and mask is not None else layer(x)
         return x
 
     def get_config(self):

@@ -76,7 +76,7 @@ class TrainStep:
             broadcast_model(self.run, self.model, self.optimizer)
             self.broadcast_pending = False
         self.optimizer.zero_grad(self.params)
-        pred = self.model(x)
+        pred = self.model(x, training=True)
         loss = self.compiled.loss_value(y, pred, weight)
         penalty = self.model.regularization_loss()
         total = loss if penalty is None else loss + penalty
@@ -281,10 +281,7 @@ def _train_epochs(
     model.stop_training = False
     cbs.call("on_train_begin", None)
     epoch_logs = {}
-    model.train()
     for epoch in range(initial_epoch, epochs):
-        if not model.training:  # validation or a callback switched to inference mode
-            model.train()
         logs.reset()
         cbs.call("on_epoch_begin", epoch, None)
         for index, (xb, yb, wb) in enumerate(train.batches(epoch)):
@@ -332,12 +329,11 @@ def run_evaluation(model, source, callbacks=None, run=None, sync_weights=False) 
     over every process's share (and, with ``sync_weights``, from rank 0's weights)."""
     compiled = model.compiled
     logs = EpochLogs(compiled)
-    model.eval()
     with torch.inference_mode():
         for index, (xb, yb, wb) in enumerate(source.batches(0)):
             if sync_weights and index == 0:
                 _broadcast_weights(run, model)
-            pred = model(xb)
+            pred = model(xb, training=False)
             loss = compiled.loss_value(yb, pred, wb)
             penalty = model.regularization_loss()
             loss = loss if penalty is None else loss + penalty
@@ -465,14 +461,13 @@ def predict(
         if run is not None:
             setup.facts = {"prediction_data": source.facts}
     cbs.call("on_predict_begin", None)
-    model.eval()
     output, pieces, filled = None, [], 0
     with torch.inference_mode(), cpu_run(device, _work(model, source)), guarded(run):
         for index, (xb, _, _) in enumerate(source.batches(0)):
             if run is not None and index == 0:
                 _broadcast_weights(run, model)
             dtype = backend.float_dtype() if xb.is_floating_point() else xb.dtype
-            pred = model(xb.to(device=device, dtype=dtype, non_blocking=True))
+            pred = model(xb.to(device=device, dtype=dtype, non_blocking=True), training=False)
             if n is None:
                 if run is not None and not source.share(index, pred.shape[0])[1]:
                     pred = pred[:0]  # a padding sample: keeps the output's trailing shape only
@@ -502,7 +497,6 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_di
     x, y, w = (
         None if t is None else t.to(device) for t in prepare_arrays(model, x, y, sample_weight, class_weight)
     )
-    model.train()
     logs = EpochLogs(compiled)
     with cpu_run(device, work_per_op(model, y.shape[0])):
         loss, pred = TrainStep(model, compiled)(x, y, w)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
+from lstmkit.layers.call_context import is_tracing
 from lstmkit.layers.rnn.fused import FusedKernelCache, run_fused
 from lstmkit.layers.serialization import deserialize, serialize
 
@@ -177,19 +178,19 @@ class RNN(Layer):
                     f"{[(batch, n) for n in sizes]}; received shapes {got}."
                 )
             return [s.to(dtype=inputs.dtype, device=inputs.device) for s in states], False
-        if self.stateful and self._carried is not None:
+        if self.stateful and self._carried is not None and not is_tracing():
             carried = [s.to(inputs.device) for s in self._carried]
             if not torch.is_inference_mode_enabled():  # states kept by predict() are inference tensors
                 carried = [s.clone() if s.is_inference() else s for s in carried]
             return carried, False
         return [inputs.new_zeros(batch, n) for n in sizes], True
 
-    def _dropout_masks(self, inputs):
+    def _dropout_masks(self, inputs, training):
         """(input mask(s), recurrent masks) for this batch in training, fixed over timesteps (Keras 3):
         one input mask when the fused kernel can run; one mask per gate for both when recurrent dropout is on."""
         cell = self.cell
         rate, recurrent_rate = getattr(cell, "dropout", 0.0), getattr(cell, "recurrent_dropout", 0.0)
-        if not self.training or not (rate or recurrent_rate):
+        if not training or not (rate or recurrent_rate):
             return None, None
         batch, features = inputs.shape[0], inputs.shape[2]
         gates = cell.gates if recurrent_rate else None
@@ -223,10 +224,13 @@ class RNN(Layer):
                 f"{tuple(inputs.shape[:2])} here; received a mask of shape {tuple(mask.shape)}. Masks usually come "
                 "from Embedding(mask_zero=True) or Masking(); a hand-made one must match the input's first two axes."
             )
-        if self.stateful:
+        remember = (
+            self.stateful and not is_tracing()
+        )  # a shape trace neither pins the batch nor carries states
+        if remember:
             self._check_stateful_batch(inputs.shape[0])
         states, zero_states = self._initial_states(inputs, initial_state)
-        input_masks, recurrent_masks = self._dropout_masks(inputs)
+        input_masks, recurrent_masks = self._dropout_masks(inputs, training)
         if input_masks is not None and recurrent_masks is None:
             inputs = inputs * input_masks.unsqueeze(1)  # one mask for every timestep and gate
             input_masks = None
@@ -243,7 +247,7 @@ class RNN(Layer):
             outputs, last, states = self._run_steps(
                 inputs, states, mask, input_masks, recurrent_masks, zero_states
             )
-        if self.stateful:
+        if remember:
             self._carried = [s.detach() for s in states]
         result = outputs if self.return_sequences else last
         return [result] + list(states) if self.return_state else result

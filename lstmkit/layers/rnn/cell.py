@@ -51,6 +51,13 @@ def torch_to_keras(value: torch.Tensor, units: int, order) -> torch.Tensor:
 class RecurrentCell(Layer):
     """Shared by LSTMCell, GRUCell and SimpleRNNCell; ``gates`` is k (4, 3, 1)."""
 
+    def compute_output_shape(self, input_shape):
+        size = self.state_size
+        return (
+            input_shape[0],
+            getattr(self, "output_size", None) or (size[0] if isinstance(size, (list, tuple)) else size),
+        )
+
     gates = 1
     torch_order: tuple = (0,)
     expected_ndim = 2

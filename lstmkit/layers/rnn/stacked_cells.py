@@ -16,6 +16,9 @@ def _sizes(cell) -> list[int]:
 class StackedRNNCells(Layer):
     """Input ``(batch, features)``; states: every cell's states, in order; output: the last cell's output."""
 
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.output_size)
+
     expected_ndim = 2
 
     def __init__(self, cells, **kwargs):
@@ -25,9 +28,11 @@ class StackedRNNCells(Layer):
         for cell in cells:
             if not hasattr(cell, "state_size"):
                 raise TypeError(f"Every cell needs a `state_size`. Received: {cell!r}")
-        self.cells = list(cells)
-        for index, cell in enumerate(self.cells):
+        for index, cell in enumerate(
+            cells
+        ):  # registered first: the plain list below is then not tracked again
             self.add_module(f"cell_{index}", cell)
+        self.cells = list(cells)
 
     @property
     def state_size(self):

@@ -1,0 +1,95 @@
+"""Node: the record of one call of a layer on symbolic tensors, and the symbolic call itself.
+
+``LSTM(8)(x)`` with a KerasTensor ``x`` builds the layer for ``x.shape``, works out the output shape(s)
+(``compute_output_shape``: declared by the layer, or traced on a small example batch), and returns new
+KerasTensors. A ``Node`` remembers the call: the layer, the arguments as given (KerasTensors and plain
+values, e.g. ``initial_state=[h, c]`` or ``training=True``), and the outputs. A layer called twice has
+two nodes and one set of weights.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+
+from lstmkit.graph.keras_tensor import KerasHistory, KerasTensor
+from lstmkit.utils import tree
+
+__all__ = ["Node", "symbolic_call"]
+
+_creation = itertools.count()
+
+
+class Node:
+    """One call of ``layer``: ``args``/``kwargs`` as given, ``outputs`` (a KerasTensor or a list)."""
+
+    def __init__(self, layer, args=(), kwargs=None, outputs=None):
+        self.layer = layer
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs or {})
+        self.outputs = outputs
+        self.input_tensors = [
+            t for t in tree.flatten([list(self.args), self.kwargs]) if isinstance(t, KerasTensor)
+        ]
+        self.output_tensors = tree.flatten(outputs)
+        self.order = next(_creation)  # ties in graph order are broken by creation order
+        self.index = len(layer._inbound_nodes)
+        layer._inbound_nodes.append(self)
+        for position, tensor in enumerate(self.output_tensors):
+            tensor._keras_history = KerasHistory(layer, self.index, position)
+
+    @property
+    def is_input(self) -> bool:
+        """A node with no symbolic inputs: an ``Input`` (InputLayer)."""
+        return not self.input_tensors
+
+    @property
+    def parent_nodes(self) -> list:
+        return [
+            t._keras_history.layer._inbound_nodes[t._keras_history.node_index] for t in self.input_tensors
+        ]
+
+    def __repr__(self):
+        return f"<Node {self.layer.name}[{self.index}]>"
+
+
+def _shape(leaf):
+    return leaf.shape if isinstance(leaf, KerasTensor) else leaf
+
+
+def _shape_kwargs(layer, kwargs) -> dict:
+    """The call's keyword arguments that ``compute_output_shape`` also accepts (KerasTensors as shapes):
+    e.g. Attention's ``return_attention_scores`` changes how many outputs there are."""
+    try:
+        accepted = inspect.signature(layer.compute_output_shape).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {k: tree.map_structure(_shape, v) for k, v in kwargs.items() if k in accepted}
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, int) for d in value)
+
+
+def symbolic_call(layer, args, kwargs):
+    """Call ``layer`` on symbolic tensors: build it, compute its output shapes, record a Node."""
+    if not args:
+        raise TypeError(f"Layer '{layer.name}' was called without inputs. Call it as layer(inputs).")
+    inputs = args[0]
+    shapes = tree.map_structure(_shape, inputs)
+    layer.ensure_built(shapes)
+    output_shape = layer.compute_output_shape(shapes, **_shape_kwargs(layer, kwargs))
+    dtype = layer.output_dtype(tree.map_structure(lambda t: getattr(t, "dtype", None), inputs))
+    if _is_shape(output_shape):
+        outputs = KerasTensor(output_shape, dtype)
+    elif isinstance(output_shape, (list, tuple)) and all(_is_shape(s) for s in output_shape):
+        outputs = [KerasTensor(s, dtype) for s in output_shape]
+    elif isinstance(output_shape, dict):
+        outputs = {k: KerasTensor(s, dtype) for k, s in output_shape.items()}
+    else:
+        raise TypeError(
+            f"Layer '{layer.name}' ({type(layer).__name__}).compute_output_shape returned {output_shape!r}; "
+            "expected a shape tuple such as (None, 10), or a list of them for a layer with several outputs."
+        )
+    Node(layer, args, kwargs, outputs)
+    return outputs
