@@ -22,7 +22,7 @@ from lstmkit import backend
 from lstmkit.graph.keras_tensor import any_symbolic
 from lstmkit.layers import tracking
 from lstmkit.layers.call_context import current_phase, phase
-from lstmkit.layers.layer_weights import KerasWeight, LayerWeights
+from lstmkit.layers.layer_weights import KerasWeight, LayerWeights, child_layers
 from lstmkit.utils import tree
 from lstmkit.utils.naming import reject_unknown_kwargs, snake_case, unique_name
 
@@ -115,6 +115,11 @@ class Layer(LayerWeights, torch.nn.Module):
             if name in modules and not isinstance(value, torch.nn.Module):
                 del modules[name]  # a tracked list/dict replaced by another value
             value = tracking.track(self, name, value)
+            if isinstance(value, tracking.Tracked):
+                object.__setattr__(
+                    self, name, value
+                )  # torch would refuse a non-module under a registered name
+                return
         super().__setattr__(name, value)
 
     def __call__(self, *args, **kwargs):
@@ -237,6 +242,18 @@ class Layer(LayerWeights, torch.nn.Module):
             self.build(input_shape)
             self.built = True
             self.built_input_shape = _without_batch(input_shape)
+            if type(self).build is Layer.build and any(not layer.built for layer in child_layers(self)):
+                self._build_by_running(input_shape)
+
+    def _build_by_running(self, input_shape) -> None:
+        """A layer without its own ``build`` that holds other layers: run it once on a small zero batch, so
+        that the layers inside make their weights now (as Keras does), not at the first real call."""
+        from lstmkit.graph.tracing import trace_output_shape
+
+        try:
+            trace_output_shape(self, input_shape)
+        except ValueError:
+            pass  # they will build at the first real call, where any error is the user's to see
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (a list of shapes for several outputs). Layers that do

@@ -15,7 +15,7 @@ import weakref
 
 import torch
 
-__all__ = ["TrackedDict", "TrackedList", "track"]
+__all__ = ["Tracked", "TrackedDict", "TrackedList", "track"]
 
 
 class _Holder(torch.nn.Module):
@@ -29,7 +29,7 @@ def _module_key(key) -> str:
     return re.sub(r"[^0-9A-Za-z_]", "_", str(key)) or "_"
 
 
-class _Tracked:
+class Tracked:
     """Mixin: calls ``sync`` after every change."""
 
     def _bind(self, owner, name: str):
@@ -54,11 +54,11 @@ def _mutating(base: type, method_name: str):
     return method
 
 
-class TrackedList(_Tracked, list):
+class TrackedList(Tracked, list):
     """A list attribute of a layer; layers in it are part of the layer."""
 
 
-class TrackedDict(_Tracked, dict):
+class TrackedDict(Tracked, dict):
     """A dict attribute of a layer; layers in it are part of the layer."""
 
 
