@@ -119,15 +119,6 @@ class Model(Layer):
         layers = self.layers
         return layers[0].input_dtype if layers else "float"
 
-    @property
-    def output_names(self) -> list[str]:
-        """Names of the outputs (for losses, metrics and logs): one output is called after the last layer."""
-        count = getattr(self, "_output_count", 1)
-        if count == 1:
-            layers = self.layers
-            return [layers[-1].name if layers else "output"]
-        return [f"output_{i + 1}" for i in range(count)]
-
     def sublayers(self) -> list[Layer]:
         return [m for m in self.modules() if isinstance(m, Layer) and m is not self]
 
