@@ -1,4 +1,5 @@
-"""The ``lstmkit`` command: ``lstmkit demo`` runs the five-step tutorial's worked example."""
+"""The ``lstmkit`` command: ``lstmkit demo`` runs the five-step tutorial's worked example; ``lstmkit run
+script.py`` runs a Keras script unchanged (lstmkit/run)."""
 
 from __future__ import annotations
 
@@ -44,12 +45,18 @@ def demo(epochs: int = 1000, seed: int = 7, out=None) -> dict:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:  # the script's own arguments are not lstmkit's: argparse must not read them
+        from lstmkit.run import main as run_main
+
+        return run_main(argv[1:])
     parser = argparse.ArgumentParser(prog="lstmkit", description="Keras-style LSTM models on PyTorch.")
     commands = parser.add_subparsers(dest="command")
     demo_parser = commands.add_parser("demo", help="run the five-step tutorial's worked example")
     demo_parser.add_argument("--epochs", type=int, default=1000, help="training epochs (default 1000)")
     demo_parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     commands.add_parser("version", help="print the lstmkit and torch versions")
+    commands.add_parser("run", help="run a Keras script unchanged: lstmkit run script.py [args ...]")
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.epochs < 1:
