@@ -1,10 +1,13 @@
 """Layers, at Keras's paths: ``from lstmkit.layers import LSTM, Dense, Conv1D, Embedding, Dropout``."""
 
 from lstmkit.layers import rnn as _rnn
+from lstmkit.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from lstmkit.layers.base import InputShapeError, KerasWeight, Layer
 from lstmkit.layers.conv import Conv1D, Convolution1D
+from lstmkit.layers.conv_nd import Conv2D, Convolution2D
 from lstmkit.layers.core import Activation, Dense
 from lstmkit.layers.embedding import Embedding
+from lstmkit.layers.identity import ActivityRegularization, Identity
 from lstmkit.layers.input_layer import Input, InputLayer, InputSpec
 from lstmkit.layers.masking import Masking
 from lstmkit.layers.normalization import BatchNormalization, LayerNormalization
@@ -18,28 +21,51 @@ from lstmkit.layers.pooling import (
     MaxPool1D,
     MaxPooling1D,
 )
+from lstmkit.layers.pooling2d import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
 from lstmkit.layers.regularization import Dropout, GaussianNoise, SpatialDropout1D
 from lstmkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from lstmkit.layers.reshaping_steps import Cropping1D, UpSampling1D, ZeroPadding1D
 from lstmkit.layers.rnn import *  # every recurrent layer, listed in _rnn.__all__
 from lstmkit.layers.serialization import deserialize, serialize
 from lstmkit.layers.wrappers import TimeDistributed
 
 __all__ = [
+    "ELU",
     "Activation",
+    "ActivityRegularization",
     "AveragePooling1D",
+    "AveragePooling2D",
     "AvgPool1D",
+    "AvgPool2D",
     "BatchNormalization",
     "Conv1D",
+    "Conv2D",
     "Convolution1D",
+    "Convolution2D",
+    "Cropping1D",
     "Dense",
     "Dropout",
     "Embedding",
     "Flatten",
     "GaussianNoise",
     "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
     "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
     "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
     "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "Identity",
     "Input",
     "InputLayer",
     "InputShapeError",
@@ -47,14 +73,23 @@ __all__ = [
     "KerasWeight",
     "Layer",
     "LayerNormalization",
+    "LeakyReLU",
     "Masking",
     "MaxPool1D",
+    "MaxPool2D",
     "MaxPooling1D",
+    "MaxPooling2D",
+    "PReLU",
     "Permute",
+    "ReLU",
     "RepeatVector",
     "Reshape",
+    "Softmax",
     "SpatialDropout1D",
+    "ThresholdedReLU",
     "TimeDistributed",
+    "UpSampling1D",
+    "ZeroPadding1D",
     "deserialize",
     "serialize",
 ]

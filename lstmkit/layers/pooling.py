@@ -199,3 +199,28 @@ MaxPool1D = MaxPooling1D
 AvgPool1D = AveragePooling1D
 GlobalMaxPool1D = GlobalMaxPooling1D
 GlobalAvgPool1D = GlobalAveragePooling1D
+
+
+# Keras 2's `keras.layers.pooling` also held the 2-D layers; they live in their own module (which does not
+# import this one, so there is no import cycle).
+from lstmkit.layers.pooling2d import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
+
+__all__ += [
+    "AveragePooling2D",
+    "AvgPool2D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling2D",
+    "MaxPool2D",
+    "MaxPooling2D",
+]

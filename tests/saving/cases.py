@@ -65,6 +65,56 @@ MODEL_CASES = [
         id="bidirectional-gru-timedistributed-simplernn",
         marks=_layers("Bidirectional", "GRU", "TimeDistributed", "SimpleRNN"),
     ),
+    pytest.param(
+        _stack(
+            lambda L: [
+                L.ZeroPadding1D((1, 2), input_shape=(TIMESTEPS, FEATURES)),
+                L.Cropping1D((2, 1)),
+                L.UpSampling1D(2),
+                L.PReLU(shared_axes=[1], alpha_initializer="constant"),
+                L.LeakyReLU(),
+                L.ELU(alpha=0.5),
+                L.ReLU(max_value=6.0),
+                L.ActivityRegularization(l2=1e-3),
+                L.Identity(),
+                L.CuDNNGRU(4, return_sequences=True),
+                L.CuDNNLSTM(3),
+                L.Dense(OUTPUTS),
+                L.Softmax(),
+            ]
+        ),
+        id="small-layers-cudnn",
+        marks=_layers("PReLU", "UpSampling1D", "ActivityRegularization", "CuDNNGRU", "CuDNNLSTM", "Softmax"),
+    ),
+    pytest.param(
+        _stack(
+            lambda L: [
+                L.Reshape((TIMESTEPS, FEATURES, 1, 1), input_shape=(TIMESTEPS, FEATURES)),
+                L.TimeDistributed(L.Conv2D(2, (2, 1), padding="same", activation="relu")),
+                L.TimeDistributed(L.MaxPooling2D((2, 1), padding="same")),
+                L.ConvLSTM2D(2, (2, 1), padding="same", return_sequences=True),
+                L.TimeDistributed(L.AveragePooling2D((1, 1))),
+                L.ConvLSTM2D(2, (2, 1), padding="same"),
+                L.GlobalAveragePooling2D(),
+                L.Dense(OUTPUTS),
+            ]
+        ),
+        id="frames-conv2d-convlstm2d",
+        marks=_layers("Conv2D", "MaxPooling2D", "ConvLSTM2D", "GlobalAveragePooling2D"),
+    ),
+    pytest.param(
+        _stack(
+            lambda L: [
+                L.Reshape((TIMESTEPS, FEATURES, 1), input_shape=(TIMESTEPS, FEATURES)),
+                L.ConvLSTM1D(3, 2, padding="same", return_sequences=True),
+                L.TimeDistributed(L.GlobalMaxPooling1D()),
+                L.Flatten(),
+                L.Dense(OUTPUTS),
+            ]
+        ),
+        id="convlstm1d",
+        marks=_layers("ConvLSTM1D"),
+    ),
 ]
 
 

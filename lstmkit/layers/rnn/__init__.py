@@ -2,6 +2,8 @@
 
 from lstmkit.layers.rnn.base import RNN
 from lstmkit.layers.rnn.bidirectional import Bidirectional
+from lstmkit.layers.rnn.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from lstmkit.layers.rnn.cudnn import CuDNNGRU, CuDNNLSTM
 from lstmkit.layers.rnn.gru import GRU, GRUCell
 from lstmkit.layers.rnn.lstm import LSTM, LSTMCell
 from lstmkit.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
@@ -12,6 +14,11 @@ __all__ = [
     "LSTM",
     "RNN",
     "Bidirectional",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
+    "CuDNNGRU",
+    "CuDNNLSTM",
     "GRUCell",
     "LSTMCell",
     "SimpleRNN",

@@ -167,15 +167,14 @@ class RNN(Layer):
 
     def _initial_states(self, inputs, initial_state):
         """(states, whether they are the zero states this layer made itself)."""
-        batch = inputs.shape[0]
-        sizes = _state_sizes(self.cell)
+        shapes = self._state_shapes(inputs)
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
             got = [tuple(s.shape) for s in states]
-            if len(states) != len(sizes) or any(tuple(s.shape) != (batch, n) for s, n in zip(states, sizes)):
+            if len(states) != len(shapes) or any(tuple(s.shape) != shape for s, shape in zip(states, shapes)):
                 raise ValueError(
-                    f"Layer '{self.name}': initial_state must be {len(sizes)} tensor(s) of shapes "
-                    f"{[(batch, n) for n in sizes]}; received shapes {got}."
+                    f"Layer '{self.name}': initial_state must be {len(shapes)} tensor(s) of shapes "
+                    f"{shapes}; received shapes {got}."
                 )
             return [s.to(dtype=inputs.dtype, device=inputs.device) for s in states], False
         if self.stateful and self._carried is not None and not is_tracing():
@@ -183,7 +182,12 @@ class RNN(Layer):
             if not torch.is_inference_mode_enabled():  # states kept by predict() are inference tensors
                 carried = [s.clone() if s.is_inference() else s for s in carried]
             return carried, False
-        return [inputs.new_zeros(batch, n) for n in sizes], True
+        return [inputs.new_zeros(shape) for shape in shapes], True
+
+    def _state_shapes(self, inputs) -> list[tuple]:
+        """The shape of each state for a batch of ``inputs``: ``(batch, size)``. Layers whose states have more
+        axes (ConvLSTM: ``(batch, filters, *spatial)``) override this."""
+        return [(inputs.shape[0], n) for n in _state_sizes(self.cell)]
 
     def _dropout_masks(self, inputs, training):
         """(input mask(s), recurrent masks) for this batch in training, fixed over timesteps (Keras 3):
@@ -280,7 +284,7 @@ class RNN(Layer):
         for t, x_t in enumerate(per_step):
             output, new_states = first_step(x_t) if t == 0 and first_step is not None else step(x_t, states)
             if keep is not None:  # masked rows keep their state and repeat their last output
-                row = keep[t].unsqueeze(-1)
+                row = keep[t].reshape(keep[t].shape + (1,) * (output.dim() - 1))
                 if previous is None or self.zero_output_for_mask:
                     previous = torch.zeros_like(output)
                 output = torch.where(row, output, previous)
