@@ -257,6 +257,7 @@ def _trace(module, plan: _Plan, opset_version: int) -> tuple[bytes, list[str]]:
             dynamic_axes=plan.dynamic_axes,
             opset_version=opset_version,
             do_constant_folding=True,
+            training=torch.onnx.TrainingMode.EVAL,
         )
     tracer = [str(w.message) for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
     return buffer.getvalue(), tracer
@@ -331,7 +332,9 @@ def to_onnx(
     model.eval()
     try:
         with RecurrentExport(model, streaming=states) as recurrent:
-            module = _ExportModule(model, recurrent, len(specs))
+            # In inference mode: the exporter puts the module back into the mode it found it in, for
+            # every submodule, so a module left in torch's default training mode would turn dropout on.
+            module = _ExportModule(model, recurrent, len(specs)).train(False)
             plan = _plan(model, module, specs, dynamic_time)
             onnx_bytes, tracer_warnings = _trace(module, plan, opset_version)
         result = OnnxExport(

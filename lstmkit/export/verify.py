@@ -61,8 +61,8 @@ def verify_onnx(onnx_bytes: bytes, cases, atol: float, rtol: float, advice: str 
             if difference.size and not np.all(difference <= allowed):
                 raise OnnxExportError(
                     f"The exported model's output '{name}' differs from lstmkit's at batch x timesteps "
-                    f"{shape[0]}x{shape[1]}: max |diff| {difference.max():.3g} > {atol:g} + {rtol:g}*|expected|. "
-                    f"Nothing was written.{advice}"
+                    f"{shape[0]}x{shape[1]}: max |diff| {difference.max():.3g} > {atol:g} + {rtol:g}*|expected|."
+                    f"{advice}"
                 )
             if difference.size:
                 worst = max(worst, float(difference.max()))

@@ -22,6 +22,7 @@ from lstmkit.layers import (
     RNN,
     Bidirectional,
     Dense,
+    Dropout,
     Embedding,
     Layer,
     SimpleRNN,
@@ -60,6 +61,7 @@ MODELS = {
     "stacked": lambda: Sequential(
         [
             LSTM(8, return_sequences=True, input_shape=(5, FEATURES)),
+            Dropout(0.5),  # off in the export and in the check
             LSTM(6, return_sequences=True),
             TimeDistributed(Dense(1)),
         ]
@@ -287,3 +289,36 @@ def test_export_leaves_stateful_layers_and_training_mode_alone(tmp_path):
     assert model.training and model.layers[0].stateful
     assert all((a == b).all() for a, b in zip(model.layers[0].states, carried))
     assert "call" not in model.layers[0].__dict__
+
+
+# ---------------------------------------------------------------------- functional models
+def test_functional_model_with_two_inputs_and_two_outputs_keeps_their_names(tmp_path):
+    history = lstmkit.Input((None, FEATURES), name="history")
+    other = lstmkit.Input((7, 2), name="other")
+    forecast = Dense(1, name="forecast")(LSTM(8, activation="relu")(history))
+    aux = Dense(2, name="aux")(GRU(3, return_sequences=True)(Dropout(0.5)(other)))
+    model = lstmkit.Model([history, other], [forecast, aux])
+    path = tmp_path / "two.onnx"
+    result = to_onnx(model, path, verbose=False)
+    assert result.max_abs_error <= 1e-5
+    session = _session(path)
+    assert [i.name for i in session.get_inputs()] == ["history", "other"]
+    assert [o.name for o in session.get_outputs()] == ["forecast", "aux"]
+    assert session.get_inputs()[0].shape == ["batch", "history_timesteps", FEATURES]
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((2, 13, FEATURES)).astype("float32")
+    b = rng.standard_normal((2, 4, 2)).astype("float32")  # each input its own length
+    expected = [t.detach().numpy() for t in model([torch.from_numpy(a), torch.from_numpy(b)])]
+    for actual, wanted in zip(session.run(None, {"history": a, "other": b}), expected):
+        np.testing.assert_allclose(actual, wanted, rtol=0, atol=1e-5)
+    assert not any(m.training for m in model.modules())  # dropout stays off after the export
+
+
+def test_encoder_decoder_exports_and_refuses_streaming(tmp_path):
+    encoder_input, decoder_input = lstmkit.Input((None, 2)), lstmkit.Input((None, 2))
+    _, h, c = LSTM(6, return_state=True)(encoder_input)
+    decoded = LSTM(6, return_sequences=True)(decoder_input, initial_state=[h, c])
+    model = lstmkit.Model([encoder_input, decoder_input], Dense(1)(decoded))
+    assert to_onnx(model, tmp_path / "seq2seq.onnx", verbose=False).max_abs_error <= 1e-5
+    with pytest.raises(ValueError, match="receives its initial state from another layer"):
+        to_onnx(model, tmp_path / "stream.onnx", states=True, verbose=False)
