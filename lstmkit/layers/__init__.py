@@ -36,6 +36,7 @@ from lstmkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from lstmkit.layers.reshaping_steps import Cropping1D, UpSampling1D, ZeroPadding1D
 from lstmkit.layers.rnn import *  # every recurrent layer, listed in _rnn.__all__
 from lstmkit.layers.serialization import deserialize, serialize
+from lstmkit.layers.text_vectorization import TextVectorization
 from lstmkit.layers.wrappers import TimeDistributed
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "Reshape",
     "Softmax",
     "SpatialDropout1D",
+    "TextVectorization",
     "ThresholdedReLU",
     "TimeDistributed",
     "UpSampling1D",
