@@ -13,6 +13,7 @@ from lstmkit.layers.base import Layer
 from lstmkit.layers.layer_weights import child_layers
 from lstmkit.training import loops
 from lstmkit.training.compile_config import CompileConfig
+from lstmkit.training.compiled import check_jit_compile
 from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["Model"]
@@ -207,7 +208,9 @@ class Model(Layer):
         """Configure training: ``compile(optimizer='adam', loss='mse', metrics=['mae'])``.
 
         ``run_eagerly`` is accepted and always true in effect (PyTorch runs eagerly).
-        ``jit_compile`` may be None, False or 'auto' (lstmkit does not compile graphs).
+        ``jit_compile``: True compiles the training, evaluation and prediction steps with ``torch.compile``
+        (lstmkit/training/compiled.py); 'auto' compiles long step-loop trainings only; None/False (the
+        default) runs eagerly.
         """
         reject_unknown_kwargs(
             "compile",
@@ -222,12 +225,9 @@ class Model(Layer):
                 "jit_compile",
             ],
         )
-        if jit_compile not in (None, False, "auto"):
-            raise ValueError(
-                f"jit_compile={jit_compile!r} is not supported: lstmkit runs PyTorch eagerly and uses fused "
-                "recurrent kernels instead of graph compilation. Leave it out or pass jit_compile=False."
-            )
+        jit_compile = check_jit_compile(jit_compile)
         self.compiled = CompileConfig(optimizer, loss, metrics, loss_weights, weighted_metrics)
+        self.compiled.jit_compile = jit_compile
 
     @property
     def optimizer(self):

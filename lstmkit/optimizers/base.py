@@ -161,6 +161,14 @@ class Optimizer:
             for group in self._plan(params)
         ]
 
+    def flat_gradient(self, params) -> torch.Tensor | None:
+        """The one buffer that holds the gradients of ``params`` end to end in their order (CPU, one dtype;
+        see plan.py), after ``zero_grad(params)``; None when they are kept apart (GPU, mixed dtypes)."""
+        plan = self._plan(params)
+        if len(plan) == 1 and plan[0].flat_grad is not None:
+            return plan[0].flat_grad
+        return None
+
     def apply(self, params) -> None:
         """One update of ``params`` from their ``.grad`` (parameters without a gradient are skipped)."""
         params = [p for p in params if p.grad is not None]

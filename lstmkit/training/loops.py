@@ -21,6 +21,8 @@ from lstmkit.callbacks import CallbackList, History, ProgbarLogger
 from lstmkit.distributed.context import Setup, guarded, run_for
 from lstmkit.distributed.sharding import Shard, refuse_stateful
 from lstmkit.distributed.sync import GradientSync, average_buffers, broadcast_model, gather_rows
+from lstmkit.training.backward import backward
+from lstmkit.training.compiled import inference_forward, train_step
 from lstmkit.training.data import to_tensor
 from lstmkit.training.inputs import (
     is_source,
@@ -81,7 +83,7 @@ class TrainStep:
         penalty = self.model.regularization_loss()
         total = loss if penalty is None else loss + penalty
         if self.sync is None:
-            total.backward()
+            backward(total)
         else:
             (total * scale).backward()
             self.sync()
@@ -251,7 +253,7 @@ def fit(
         logs = EpochLogs(compiled)
         history = History()
         cbs = _callbacks(model, callbacks, verbose, epochs, train.steps, extra=[history])
-        step = TrainStep(model, compiled, run)
+        step = train_step(model, compiled, TrainStep(model, compiled, run), run, _total_steps(train, epochs))
         if run is not None:
             # What must agree for every process to run the same collectives (steps, epochs, validations).
             setup.facts = {
@@ -319,6 +321,10 @@ def _train_epochs(
     return epoch_logs
 
 
+def _total_steps(source, epochs):
+    return None if source.steps is None else source.steps * epochs
+
+
 def _work(model, source):
     """Multiply-adds of the largest operation of one batch: picks the CPU threads."""
     return work_per_op(model, getattr(source, "batch_size", None))
@@ -329,11 +335,12 @@ def run_evaluation(model, source, callbacks=None, run=None, sync_weights=False) 
     over every process's share (and, with ``sync_weights``, from rank 0's weights)."""
     compiled = model.compiled
     logs = EpochLogs(compiled)
+    forward = inference_forward(model) if run is None else model
     with torch.inference_mode():
         for index, (xb, yb, wb) in enumerate(source.batches(0)):
             if sync_weights and index == 0:
                 _broadcast_weights(run, model)
-            pred = model(xb, training=False)
+            pred = forward(xb, training=False)
             loss = compiled.loss_value(yb, pred, wb)
             penalty = model.regularization_loss()
             loss = loss if penalty is None else loss + penalty
@@ -461,13 +468,14 @@ def predict(
         if run is not None:
             setup.facts = {"prediction_data": source.facts}
     cbs.call("on_predict_begin", None)
+    forward = inference_forward(model) if run is None else model
     output, pieces, filled = None, [], 0
     with torch.inference_mode(), cpu_run(device, _work(model, source)), guarded(run):
         for index, (xb, _, _) in enumerate(source.batches(0)):
             if run is not None and index == 0:
                 _broadcast_weights(run, model)
             dtype = backend.float_dtype() if xb.is_floating_point() else xb.dtype
-            pred = model(xb.to(device=device, dtype=dtype, non_blocking=True), training=False)
+            pred = forward(xb.to(device=device, dtype=dtype, non_blocking=True), training=False)
             if n is None:
                 if run is not None and not source.share(index, pred.shape[0])[1]:
                     pred = pred[:0]  # a padding sample: keeps the output's trailing shape only
