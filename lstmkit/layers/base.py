@@ -321,7 +321,8 @@ class Layer(LayerWeights, torch.nn.Module):
         else:
             with phase(training):
                 outputs = self.call(inputs, *args, **kwargs)
-        self._calls += 1
+        if not self._calls:  # "called before" is what counts; a growing count would make torch.compile
+            self._calls = 1  # (jit_compile) recompile on every call, as it guards on int attributes
         if mask is not None or _makes_masks(type(self)):
             _attach_masks(outputs, self.compute_mask(inputs, mask))
         return outputs

@@ -1,15 +1,18 @@
 """``compile(..., jit_compile=True)``: training, evaluation and prediction steps compiled by ``torch.compile``.
 
 What runs compiled
-- Training, when no layer calls a fused recurrent kernel: the *whole* step — forward, loss,
-  regularization penalties and the backward pass — is one graph (``torch.func.grad_and_value`` over the
-  model's parameters; ``loss.backward()`` inside a compiled function would split it). The optimizer
-  update then runs eagerly on the gradients, as in an eager step, so every optimizer, schedule and clipping
-  option behaves exactly as without compilation (the update is a handful of operations on one buffer).
-- Training with fused layers (``torch.lstm``/``torch.gru``, which inductor cannot trace): the kernel calls
-  stay outside the graph (``torch.compiler.disable``), the rest of the forward pass and loss is compiled,
-  and the backward pass runs through autograd.
+- Training: the *whole* step — forward, loss, regularization penalties and the backward pass — is one
+  graph (``torch.func.grad_and_value`` over the model's parameters; ``loss.backward()`` inside a compiled
+  function would split it). The optimizer update then runs eagerly on the gradients, as in an eager
+  step, so every optimizer, schedule and clipping option behaves exactly as without compilation (on the
+  CPU the update is a handful of operations on one buffer).
 - ``evaluate``/``predict``: the model's forward pass, compiled separately for inference.
+- Fused recurrent kernels (``torch.lstm``/``torch.gru``: a tanh LSTM or GRU without mask or recurrent
+  dropout, on more than one timestep) cannot be traced, and they are the work of such a step anyway: a
+  forward pass that calls one (found by one untimed probe pass) runs eagerly, with no warning. Keeping
+  them out of the graph with ``torch.compiler.disable`` was tried: the graph break inside the layers'
+  phase context makes torch.compile fall back frame by frame (9 small graphs for a 3-layer model), with
+  nothing gained.
 
 Shapes are static: the first batch fixes the batch size, and a smaller last batch is padded to it with
 zero rows of zero weight (its loss, metrics and gradients are those of its real rows), so nothing is
@@ -34,7 +37,6 @@ import torch
 from torch.utils import _pytree as pytree
 
 from lstmkit import backend
-from lstmkit.training.backward import backward
 
 __all__ = ["AUTO_MIN_SECONDS", "CompiledTrainStep", "check_jit_compile", "inference_forward", "train_step"]
 
@@ -100,14 +102,6 @@ class _FusedCallWatch(torch.overrides.TorchFunctionMode):
         if func in _FUSED_KERNELS:
             self.seen = True
         return func(*args, **(kwargs or {}))
-
-
-def _keep_fused_kernels_outside() -> None:
-    """Route fused kernel calls made while torch.compile traces around the graph (they cannot be traced)."""
-    from lstmkit.layers.rnn import fused
-
-    if fused.outside_graph is None:
-        fused.outside_graph = torch.compiler.disable(fused.call_kernel)
 
 
 def _rows(tree) -> int:
@@ -202,7 +196,7 @@ class CompiledTrainStep:
         self.compiler = _compiler_for(model)
         self.batch = None  # the compiled batch size, fixed by the first batch
         self.fn = None
-        self.whole = None  # True: forward + backward in one graph; False: fused kernels kept outside
+        self.whole = None  # True: compiled as one graph; False: a fused kernel runs, so the step stays eager
         self.names = self.params = None
         self.flat_grad = None  # the optimizer's one gradient buffer, when it keeps one (CPU)
         self.ran = False
@@ -231,47 +225,42 @@ class CompiledTrainStep:
         return total, pred, mask
 
     def _build(self, x):
+        """Compile the step for batches like ``x``; or leave it eager when a fused kernel runs."""
         model = self.model
         named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self.names = [n for n, _ in named]
         self.params = [p for _, p in named]
         self.optimizer.zero_grad(self.params)
         self.flat_grad = self.optimizer.flat_gradient(self.params)
-        self.whole = not _uses_fused_kernel(model, x)
+        self.whole = not _uses_fused_kernel(model, x, training=True)
+        if not self.whole:
+            return
         with torch.no_grad():
             model.regularization_loss()  # fills its lazy cache now: a change while tracing would recompile
-        if self.whole:
-            parts = _Objective(model, self._loss_parts)
-            names = ["model." + n for n in self.names]
+        parts = _Objective(model, self._loss_parts)
+        names = ["model." + n for n in self.names]
 
-            def objective(params, x, y, w, valid, scale):
-                total, pred, mask = torch.func.functional_call(
-                    parts, dict(zip(names, params)), (x, y, w, valid, scale)
-                )
-                masks = () if mask is None else (mask,)  # functorch's aux outputs must be tensors
-                return total, (total.detach(), pred.detach(), *masks)
+        def objective(params, x, y, w, valid, scale):
+            total, pred, mask = torch.func.functional_call(
+                parts, dict(zip(names, params)), (x, y, w, valid, scale)
+            )
+            masks = () if mask is None else (mask,)  # functorch's aux outputs must be tensors
+            return total, (total.detach(), pred.detach(), *masks)
 
-            grad_and_value = torch.func.grad_and_value(objective, has_aux=True)
+        grad_and_value = torch.func.grad_and_value(objective, has_aux=True)
+        flat = self.flat_grad is not None
 
-            flat = self.flat_grad is not None
-
-            def step(params, x, y, w, valid, scale):
-                grads, (_, (loss, pred, *masks)) = grad_and_value(params, x, y, w, valid, scale)
-                if flat:  # the optimizer's layout: one buffer, written with one copy
-                    grads = torch.cat([g.reshape(-1) for g in grads])
-                return grads, loss, pred, *masks
-
-        else:
-            _keep_fused_kernels_outside()
-
-            def step(x, y, w, valid, scale):
-                return self._loss_parts(x, y, w, valid, scale)
+        def step(params, x, y, w, valid, scale):
+            grads, (_, (loss, pred, *masks)) = grad_and_value(params, x, y, w, valid, scale)
+            if flat:  # the optimizer's layout: one buffer, written with one copy
+                grads = torch.cat([g.reshape(-1) for g in grads])
+            return grads, loss, pred, *masks
 
         self.fn = self.compiler.compile(step)
 
     # ------------------------------------------------------------------ one batch
     def __call__(self, x, y, weight, scale=1.0):
-        if self.compiler.failed or scale != 1.0:
+        if self.compiler.failed or scale != 1.0 or self.whole is False:
             return self.eager(x, y, weight, scale)
         n = _rows(x)
         if self.batch is None:
@@ -305,22 +294,18 @@ class CompiledTrainStep:
             x, y, w = _pad(x, b), _pad(y, b), _pad(w, b)
         if self.fn is None:
             self._build(x)
+            if not self.whole:
+                return self.eager(_cut(x, n), _cut(y, n), weight)
         self.optimizer.zero_grad(self.params)
-        if self.whole:
-            # no_grad: grad_and_value differentiates anyway, and the graph needs no autograd around it.
-            # Guards are checked on the first call only: nothing they test changes between steps.
-            with torch.no_grad(), torch.compiler.set_stance(skip_guard_eval_unsafe=self.ran):
-                grads, loss, pred, *masks = self.fn(self.params, x, y, w, valid, scale)
-            mask = masks[0] if masks else None
-            with torch.no_grad():
-                if self.flat_grad is not None:
-                    self.flat_grad.copy_(grads)
-                else:
-                    torch._foreach_copy_([p.grad for p in self.params], list(grads))
-        else:
-            loss, pred, mask = self.fn(x, y, w, valid, scale)
-            backward(loss)
-            loss, pred = loss.detach(), pred.detach()
+        # no_grad: grad_and_value differentiates anyway, and the graph needs no autograd around it.
+        # Guards are checked on the first call only: nothing they test changes between steps.
+        with torch.no_grad(), torch.compiler.set_stance(skip_guard_eval_unsafe=self.ran):
+            grads, loss, pred, *masks = self.fn(self.params, x, y, w, valid, scale)
+            if self.flat_grad is not None:
+                self.flat_grad.copy_(grads)
+            else:
+                torch._foreach_copy_([p.grad for p in self.params], list(grads))
+        mask = masks[0] if masks else None
         self.optimizer.apply(self.params)
         self.ran = True
         if n < b:
@@ -350,19 +335,19 @@ class _AutoStep:
             per_step = (time.perf_counter() - self.started) / AUTO_PROBE_STEPS
             remaining = per_step * max(self.total - self.done, 0) if self.total else 0.0
             self.chosen = self.eager
-            if remaining >= AUTO_MIN_SECONDS and not _uses_fused_kernel(self.model, x):
+            if remaining >= AUTO_MIN_SECONDS and not _uses_fused_kernel(self.model, x, training=True):
                 self.chosen = _kept_step(self.model, self.compiled, self.eager)
         return result
 
 
-def _uses_fused_kernel(model, x) -> bool:
-    """Whether the model's training forward pass on ``x`` calls a fused recurrent kernel.
+def _uses_fused_kernel(model, x, training: bool) -> bool:
+    """Whether the model's forward pass on ``x`` in this phase calls a fused recurrent kernel.
     One forward pass without side effects: the random state and the buffers (running statistics) are
     restored after it."""
     watch = _FusedCallWatch()
     buffers = [(b, b.clone()) for b in model.buffers()]
     with torch.random.fork_rng(devices=[]), torch.no_grad(), watch:
-        model(x, training=True)  # also builds anything still unbuilt
+        model(x, training=training)  # also builds anything still unbuilt
         for buffer, saved in buffers:
             buffer.copy_(saved)
     return watch.seen
@@ -414,13 +399,15 @@ class _CompiledForward:
         self.compiler = _compiler_for(model)
         self.batch = None
         self.fn = None
+        self.eager_only = False
+        self.ran = False
 
     def _forward(self, x):
         pred = self.model(x, training=False)
         return pred, getattr(pred, "_keras_mask", None)
 
     def __call__(self, x, training=False):
-        if self.compiler.failed or training:
+        if self.compiler.failed or self.eager_only or training:
             return self.model(x, training=training)
         n = _rows(x)
         if self.batch is None:
@@ -429,11 +416,16 @@ class _CompiledForward:
             return self.model(x, training=False)
         try:
             if self.fn is None:
-                _keep_fused_kernels_outside()
+                if _uses_fused_kernel(self.model, x, training=False):
+                    self.eager_only = True  # the fused kernels are the work: nothing to compile
+                    return self.model(x, training=False)
                 self.fn = self.compiler.compile(self._forward)
             # Always a new tensor: a view of the caller's data and a padded copy differ in what
             # torch.compile guards on (made outside / inside inference mode), which would compile twice.
-            pred, mask = self.fn(_pad(x, self.batch) if n < self.batch else pytree.tree_map(torch.clone, x))
+            batch = _pad(x, self.batch) if n < self.batch else pytree.tree_map(torch.clone, x)
+            with torch.compiler.set_stance(skip_guard_eval_unsafe=self.ran):  # see CompiledTrainStep._run
+                pred, mask = self.fn(batch)
+            self.ran = True
         except Exception as error:  # noqa: BLE001
             self.compiler.fail(f"compiling the prediction step failed ({type(error).__name__}: {error})")
             return self.model(x, training=False)

@@ -11,7 +11,7 @@ import warnings
 
 import torch
 
-__all__ = ["call_kernel", "run_fused"]
+__all__ = ["run_fused"]
 
 _KERNELS = {"LSTM": torch.lstm, "GRU": torch.gru, "RNN_TANH": torch.rnn_tanh, "RNN_RELU": torch.rnn_relu}
 
@@ -61,12 +61,6 @@ class FusedKernelCache:
         self._flat_address = weights[0].data_ptr()
 
 
-# Set by lstmkit/training/compiled.py before it compiles anything: ``call_kernel`` wrapped in
-# torch.compiler.disable. torch.compile cannot trace these kernels, so while it traces, the call is
-# routed through the wrapper and runs outside the compiled graph.
-outside_graph = None
-
-
 def run_fused(
     mode: str, inputs: torch.Tensor, states: list[torch.Tensor], weights: list[torch.Tensor], training: bool
 ):
@@ -75,13 +69,6 @@ def run_fused(
     inputs: (batch, timesteps, features), batch first. states: [h] or [h, c], each (batch, units).
     Returns ``(outputs (batch, timesteps, units), final_states)`` with final_states like ``states``.
     """
-    if outside_graph is not None and torch.compiler.is_compiling():
-        return outside_graph(mode, inputs, states, weights, training)
-    return call_kernel(mode, inputs, states, weights, training)
-
-
-def call_kernel(mode, inputs, states, weights, training):
-    """``run_fused``'s kernel call."""
     kernel = _KERNELS[mode]
     has_biases = len(weights) == 4
     if mode == "LSTM":
