@@ -167,9 +167,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, opti
     custom_objects: ``{'Name': object}`` for your own layers, losses, metrics, optimizers.
     compile: restore the compile settings and optimizer state (when the file has them), so that
     ``fit`` continues exactly where the saved model stopped. ``safe_mode`` is accepted for Keras code;
-    lstmkit's files never contain code, so loading is always safe. Raises ``ModelFileError`` (a
-    ValueError) for a file that is truncated, corrupted or of another format, ``FileNotFoundError`` for
-    a missing one.
+    lstmkit never runs code from a file, so loading is always safe. Files written by Keras itself
+    (a Keras 3 ``.keras`` file, a Keras 2 / tf.keras / Keras 3 ``.h5`` model) are recognised by their
+    content and opened too (see ``lstmkit.saving.keras``; HDF5 needs ``pip install 'lstmkit[keras]'``).
+    Raises ``ModelFileError`` (a ValueError) for a file that is truncated, corrupted or of another
+    format, ``FileNotFoundError`` for a missing one.
     """
     reject_unknown_kwargs(
         "load_model", kwargs, ["filepath", "custom_objects", "compile", "safe_mode", "options"]
@@ -179,6 +181,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, opti
         raise TypeError(
             f"custom_objects must be a dict {{'Name': object}}. Received: {type(custom_objects).__name__}."
         )
+    from lstmkit.saving.keras import keras_file_kind, load_keras_model
+
+    if keras_file_kind(filepath) is not None:  # a file written by Keras itself (.keras zip or HDF5)
+        return load_keras_model(filepath, custom_objects=custom_objects, compile=compile)
     # Every failure past opening is a ModelFileError; building the layers draws their initial values
     # from a forked generator, so that loading leaves the global random state as it was.
     with ArchiveReader(filepath) as reader, as_file_errors(reader.path), torch.random.fork_rng(devices=[]):

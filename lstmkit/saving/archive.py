@@ -109,10 +109,8 @@ def _describe_foreign(head: bytes) -> str | None:
     if head.startswith(_HDF5_SIGNATURE):
         return (
             "it is an HDF5 file (as Keras's model.save('model.h5') and save_weights, or h5py, write), not an "
-            "lstmkit file. lstmkit writes its own single-file format whatever the extension and does not "
-            "read HDF5. To bring weights over from Keras, save them there with np.savez('w.npz', "
-            "*model.get_weights()) and load them here with w = np.load('w.npz'); "
-            "model.set_weights([w[f'arr_{i}'] for i in range(len(w.files))])."
+            "lstmkit file. Keras's files open with lstmkit.models.load_model(path) (a whole model) or "
+            "model.load_weights(path) (weights), which recognise them by their content."
         )
     if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
         return (
@@ -299,9 +297,9 @@ class ArchiveReader:
             names
         ):
             return (
-                "it is a Keras 3 '.keras' file (its weights are HDF5 inside), not an lstmkit file; lstmkit "
-                "does not read Keras's files. To bring weights over, save them in Keras with "
-                "np.savez('w.npz', *model.get_weights()) and call model.set_weights(...) here."
+                "it is a Keras 3 '.keras' file, not an lstmkit file. Keras's files open with "
+                "lstmkit.models.load_model(path) or model.load_weights(path), which recognise them by their "
+                "content."
             )
         if any(n.endswith("data.pkl") for n in names):
             return (

@@ -59,7 +59,7 @@ def check_config_values(config, path, document: str, float32=False) -> None:
     walk(config, "", 0)
 
 
-def refuse_oversized(build, saved_values: int, path) -> None:
+def refuse_oversized(build, saved_values: int, path, document: str = "model.json") -> None:
     """Dry-run ``build()`` (a function returning the built model) on the meta device; refuse it when it
     needs far more weight values than the ``saved_values`` the file holds. A dry run that fails proves
     nothing (some layers cannot be built on ``meta``): the real build then reports any problem."""
@@ -77,5 +77,5 @@ def refuse_oversized(build, saved_values: int, path) -> None:
         raise ModelFileError(
             path,
             f"its architecture asks for {needed:,} weight values, but the file holds only {saved_values:,}: "
-            "a size in model.json was changed (edited or damaged), or it belongs to another file.",
+            f"a size in {document} was changed (edited or damaged), or it belongs to another file.",
         )

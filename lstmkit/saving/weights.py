@@ -323,7 +323,9 @@ def _mismatch(layer, weights, group) -> str:
 
 
 def load_weights(model, filepath, skip_mismatch=False, by_name=False, options=None, **kwargs) -> None:
-    """Set the model's weights from a file written by ``save_weights`` or ``save``.
+    """Set the model's weights from a file written by ``save_weights`` or ``save`` — lstmkit's, or Keras's
+    own (``.keras``, ``.weights.h5``, ``.h5`` of Keras 1 to 3, including CuDNNLSTM/CuDNNGRU weights, which
+    are converted; see ``lstmkit.saving.keras``).
 
     Layers are matched in order (layers without weights are skipped), or by name with
     ``by_name=True`` (Keras 2); ``skip_mismatch=True`` skips, with a warning, layers whose weights do
@@ -332,6 +334,11 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, options=No
     """
     reject_unknown_kwargs("load_weights", kwargs, ["filepath", "skip_mismatch", "by_name", "options"])
     check_keras_save_options("load_weights", options=options)
+    from lstmkit.saving.keras import keras_file_kind, load_keras_weights
+
+    if keras_file_kind(filepath) is not None:  # written by Keras itself: .keras, .weights.h5 or .h5
+        load_keras_weights(model, filepath, by_name=bool(by_name), skip_mismatch=bool(skip_mismatch))
+        return
     with ArchiveReader(filepath) as reader:
         meta = check_metadata(reader)
         groups = read_manifest(reader)

@@ -80,18 +80,20 @@ def test_missing_path_empty_file_and_directory(tmp_path, saved):
     _refused(tmp_path / "dir.keras", "is a directory")
 
 
-def test_an_hdf5_file_is_refused_with_a_way_forward(tmp_path):
+def test_an_hdf5_file_without_a_keras_model_is_refused_with_a_way_forward(tmp_path):
+    """Keras's HDF5 models open (tests/saving/keras); an HDF5 file without a model config does not."""
     path = tmp_path / "keras_model.h5"
-    if importlib.util.find_spec("h5py") is not None:  # a real HDF5 file laid out as Keras 2 writes one
-        import h5py
-
-        with h5py.File(path, "w") as f:
-            f.attrs["keras_version"] = "2.15.0"
-            f.create_dataset("model_weights/dense/kernel", data=np.ones((3, 2)))
-    else:  # what every HDF5 file starts with, then junk
+    if importlib.util.find_spec("h5py") is None:  # without h5py the error names the extra to install
         path.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(2048))
-    error = _refused(path, r"HDF5 file.*get_weights")
-    assert "set_weights" in str(error)
+        with pytest.raises(ImportError, match=r"lstmkit\[keras\]"):
+            load_model(path)
+        return
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "2.15.0"
+        f.create_dataset("model_weights/dense/kernel", data=np.ones((3, 2)))
+    _refused(path, r"HDF5 file without a Keras model config.*model\.load_weights")
 
 
 class _Boom:
@@ -137,7 +139,7 @@ def test_other_foreign_files(tmp_path, saved):
         z.writestr("metadata.json", "{}")
         z.writestr("config.json", "{}")
         z.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n")
-    _refused(tmp_path / "keras3.keras", r"Keras 3 '\.keras' file")
+    _refused(tmp_path / "keras3.keras", r"config\.json is not a Keras model config")
     with zipfile.ZipFile(tmp_path / "other.zip", "w") as z:
         z.writestr("readme.txt", "hi")
     _refused(tmp_path / "other.zip", r"zip archive but not an lstmkit model file.*readme\.txt")
