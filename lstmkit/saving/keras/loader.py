@@ -180,14 +180,15 @@ def _build_model(translated: dict, translator: Translator, custom_objects, build
 def _build_functional(translated, table, path):
     from lstmkit.layers.serialization import deserialize
 
+    no_graph = ModelFileError(
+        path,
+        "it holds a functional (graph) Keras model, and this version of lstmkit cannot rebuild graph models "
+        "from a config yet (no graph models yet); Sequential models open today.",
+    )
     try:
-        from lstmkit.models import functional
+        from lstmkit.models.functional import Functional
     except ImportError:
-        raise ModelFileError(
-            path,
-            "it holds a functional (graph) Keras model, and this version of lstmkit has no graph models yet; "
-            "Sequential models open today.",
-        ) from None
+        raise no_graph from None
     for entry in translated["config"]["layers"]:  # each layer once on its own, so that an error names it
         if entry["class_name"] in ("Sequential", "Functional"):
             continue
@@ -199,7 +200,9 @@ def _build_functional(translated, table, path):
                 f"layer {entry['config'].get('name')!r} ({entry['class_name']}) cannot be rebuilt: {err}",
             ) from err
     try:
-        return functional.Functional.from_config(translated["config"], custom_objects=table)
+        return Functional.from_config(translated["config"], custom_objects=table)
+    except ImportError:
+        raise no_graph from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
         raise ModelFileError(path, f"its graph cannot be rebuilt: {err}") from err
 

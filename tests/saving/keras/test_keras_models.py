@@ -16,14 +16,6 @@ from .helpers import KINDS, SEQUENTIAL, fixture, reference
 TOLERANCE = 1e-5
 
 
-def _graph_models_available() -> bool:
-    try:
-        from lstmkit.models import functional  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("name", SEQUENTIAL)
 def test_sequential_files_predict_what_keras_predicted(name, kind):
@@ -36,14 +28,16 @@ def test_sequential_files_predict_what_keras_predicted(name, kind):
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_functional_encoder_decoder(kind):
+    """Two inputs, the encoder's states as the decoder's initial_state (Keras 3 and Keras 2 graph layouts)."""
     path = fixture("encoder_decoder", kind)
-    if not _graph_models_available():  # lstmkit's graph models are another work stream: until then, say so
-        with pytest.raises(ModelFileError, match=r"functional \(graph\) Keras model.*no graph models yet"):
-            load_model(path)
+    try:
+        model = load_model(path)
+    except ModelFileError as error:  # graph models from configs are another work stream: until then, say so
+        assert "functional (graph) Keras model" in str(error) and "no graph models yet" in str(error)
         return
     x, ref = reference("encoder_decoder", KINDS[kind])
-    model = load_model(path)
     np.testing.assert_allclose(model.predict(x, verbose=0), ref["predicted"], atol=TOLERANCE, rtol=0)
+    assert model.optimizer.iterations == 3
     loss = model.train_on_batch(x, ref["y"])
     assert float(np.ravel(loss)[0]) == pytest.approx(float(ref["step_loss"]), abs=TOLERANCE)
     np.testing.assert_allclose(model.predict(x, verbose=0), ref["after_step"], atol=TOLERANCE, rtol=0)
