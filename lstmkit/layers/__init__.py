@@ -4,7 +4,7 @@ from lstmkit.layers import rnn as _rnn
 from lstmkit.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from lstmkit.layers.base import InputShapeError, KerasWeight, Layer
 from lstmkit.layers.conv import Conv1D, Convolution1D
-from lstmkit.layers.conv_nd import Conv2D, Convolution2D
+from lstmkit.layers.conv_nd import Conv2D, Conv3D, Convolution2D, Convolution3D
 from lstmkit.layers.core import Activation, Dense
 from lstmkit.layers.embedding import Embedding
 from lstmkit.layers.identity import ActivityRegularization, Identity
@@ -50,8 +50,10 @@ __all__ = [
     "BatchNormalization",
     "Conv1D",
     "Conv2D",
+    "Conv3D",
     "Convolution1D",
     "Convolution2D",
+    "Convolution3D",
     "Cropping1D",
     "Dense",
     "Dropout",

@@ -20,7 +20,7 @@ from lstmkit import activations, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
 from lstmkit.layers.conv import data_format_mode, output_length, padding_mode, positive_int, same_padding
 
-__all__ = ["Conv2D", "Convolution2D"]
+__all__ = ["Conv2D", "Conv3D", "Convolution2D", "Convolution3D"]
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
@@ -132,15 +132,8 @@ def check_spatial_rank(layer: Layer, input_shape: tuple, rank: int) -> None:
 
 
 # ---------------------------------------------------------------------------- Conv2D
-class Conv2D(Layer):
-    """2-D convolution: ``activation(conv(inputs, kernel) + bias)`` over rows and columns.
-
-    Input ``(batch, rows, cols, channels)`` (``data_format='channels_first'``: ``(batch, channels, rows,
-    cols)``). Output ``(batch, new_rows, new_cols, filters)``, each new size ``(size - dilation * (k - 1) - 1)
-    // stride + 1`` for ``'valid'`` padding and ``ceil(size / stride)`` for ``'same'``.
-    Weights (Keras layout): ``kernel (kernel_rows, kernel_cols, channels // groups, filters)``,
-    ``bias (filters,)``.
-    """
+class _ConvND(Layer):
+    """Shared by Conv2D and Conv3D; subclasses set ``rank``, ``expected_ndim`` and ``input_axes``."""
 
     rank = 2
     expected_ndim = 4
@@ -150,10 +143,10 @@ class Conv2D(Layer):
         self,
         filters,
         kernel_size,
-        strides=(1, 1),
+        strides=1,
         padding="valid",
         data_format=None,
-        dilation_rate=(1, 1),
+        dilation_rate=1,
         groups=1,
         activation=None,
         use_bias=True,
@@ -182,7 +175,8 @@ class Conv2D(Layer):
         self.padding = padding_mode(padding, owner, allow_causal=False)
         self.data_format = data_format_mode(data_format, owner)
         if self.data_format == "channels_first":
-            self.input_axes = "(batch, channels, rows, cols)"
+            spatial = ", ".join(_AXIS_NAMES[rank])
+            self.input_axes = f"(batch, channels, {spatial})"
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -281,4 +275,35 @@ class Conv2D(Layer):
         }
 
 
-Convolution2D = Conv2D  # Keras's alias
+class Conv2D(_ConvND):
+    """2-D convolution: ``activation(conv(inputs, kernel) + bias)`` over rows and columns.
+
+    Input ``(batch, rows, cols, channels)`` (``data_format='channels_first'``: ``(batch, channels, rows,
+    cols)``). Output ``(batch, new_rows, new_cols, filters)``, each new size ``(size - dilation * (k - 1) - 1)
+    // stride + 1`` for ``'valid'`` padding and ``ceil(size / stride)`` for ``'same'``.
+    Weights (Keras layout): ``kernel (kernel_rows, kernel_cols, channels // groups, filters)``,
+    ``bias (filters,)``.
+    """
+
+    rank = 2
+    expected_ndim = 4
+    input_axes = "(batch, rows, cols, channels)"
+
+
+class Conv3D(_ConvND):
+    """3-D convolution over depth (or time), rows and columns, e.g. the last layer of Keras's next-frame
+    prediction example after ConvLSTM2D.
+
+    Input ``(batch, depth, rows, cols, channels)`` (channels-first: ``(batch, channels, depth, rows, cols)``);
+    output ``(batch, new_depth, new_rows, new_cols, filters)``, sizes as in Conv2D.
+    Weights (Keras layout): ``kernel (kd, kr, kc, channels // groups, filters)``, ``bias (filters,)``.
+    """
+
+    rank = 3
+    expected_ndim = 5
+    input_axes = "(batch, depth, rows, cols, channels)"
+
+
+# Keras's aliases.
+Convolution2D = Conv2D
+Convolution3D = Conv3D

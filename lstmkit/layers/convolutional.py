@@ -3,7 +3,7 @@ them) the pooling, up-sampling, zero-padding and cropping layers. The layers liv
 ``conv_nd``, ``pooling``, ``pooling2d`` and ``reshaping_steps``."""
 
 from lstmkit.layers.conv import Conv1D, Convolution1D
-from lstmkit.layers.conv_nd import Conv2D, Convolution2D
+from lstmkit.layers.conv_nd import Conv2D, Conv3D, Convolution2D, Convolution3D
 from lstmkit.layers.pooling import (
     AveragePooling1D,
     AvgPool1D,
@@ -33,8 +33,10 @@ __all__ = [
     "AvgPool2D",
     "Conv1D",
     "Conv2D",
+    "Conv3D",
     "Convolution1D",
     "Convolution2D",
+    "Convolution3D",
     "Cropping1D",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",

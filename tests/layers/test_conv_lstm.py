@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstmkit.layers import ConvLSTM1D, ConvLSTM2D, Dense, GlobalMaxPooling2D, InputShapeError
+from lstmkit.layers import Bidirectional, ConvLSTM1D, ConvLSTM2D, Dense, GlobalMaxPooling2D, InputShapeError
 from lstmkit.layers.convolutional_recurrent import ConvLSTM2D as ConvLSTM2DFromKeras2Path
 from lstmkit.models import Sequential
 from lstmkit.optimizers import Adam
@@ -257,3 +257,22 @@ def test_conv_lstm2d_activity_classifier_trains():
     model.fit(x, y, epochs=15, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy >= 0.9  # measured 1.0 (chance: 0.25)
+
+
+def test_bidirectional_conv_lstm2d(rng):
+    x = _t(rng.normal(size=(2, 4, 5, 5, 1)))
+    wrapped = Bidirectional(ConvLSTM2D(2, 3, padding="same", return_sequences=True), input_shape=(4, 5, 5, 1))
+    out = wrapped(x)
+    assert out.shape == (2, 4, 5, 5, 4) and wrapped.compute_output_shape((None, 4, 5, 5, 1)) == (
+        None,
+        4,
+        5,
+        5,
+        4,
+    )
+    forward_weights = wrapped.get_weights()[:3]
+    backward = ConvLSTM2D(2, 3, padding="same", return_sequences=True, go_backwards=True)
+    backward.ensure_built((None, 4, 5, 5, 1))
+    backward.set_weights(wrapped.get_weights()[3:])
+    np.testing.assert_allclose(out[..., 2:].detach().numpy(), backward(x).flip(1).detach().numpy(), atol=1e-6)
+    assert len(forward_weights) == 3 and wrapped.count_params() == 2 * (3 * 3 * 1 * 8 + 3 * 3 * 2 * 8 + 8)

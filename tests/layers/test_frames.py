@@ -11,7 +11,9 @@ from lstmkit.layers import (
     AveragePooling2D,
     AvgPool2D,
     Conv2D,
+    Conv3D,
     Convolution2D,
+    Convolution3D,
     Dense,
     Flatten,
     GlobalAveragePooling2D,
@@ -244,3 +246,17 @@ def test_cnn_lstm_learns_the_direction_of_a_moving_dot():
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy >= 0.9  # measured 0.975 (chance: 0.25)
     assert lstmkit.layers.TimeDistributed is TimeDistributed
+
+
+@pytest.mark.parametrize("padding,strides", [("valid", 1), ("same", (2, 1, 1)), ("same", 1)])
+def test_conv3d_equals_numpy_and_follows_conv_lstm(rng, padding, strides):
+    x = rng.normal(size=(2, 4, 5, 4, 2))  # (batch, depth or time, rows, cols, channels)
+    layer = Conv3D(3, (3, 2, 2), strides=strides, padding=padding)
+    layer.ensure_built((None, 4, 5, 4, 2))
+    kernel, bias = [rng.normal(size=w.shape) for w in layer.get_weights()]
+    assert kernel.shape == (3, 2, 2, 2, 3)
+    layer.set_weights([kernel, bias])
+    expected = conv(x, kernel, bias, strides, padding)
+    np.testing.assert_allclose(layer(_t(x)).detach().numpy(), expected, atol=1e-5)
+    assert layer.compute_output_shape((None, 4, 5, 4, 2)) == (None,) + expected.shape[1:]
+    assert Convolution3D is Conv3D

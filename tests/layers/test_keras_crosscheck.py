@@ -39,3 +39,40 @@ def test_layer_matches_keras(case):
         assert tuple(got.shape) == want.shape
         assert shape[1:] == want.shape[1:]
         np.testing.assert_allclose(got.detach().numpy(), want, rtol=0, atol=1e-5)
+
+
+def _next_frame(L):
+    return [
+        L.ConvLSTM2D(
+            8, (5, 5), padding="same", return_sequences=True, activation="relu", input_shape=(None, 16, 16, 1)
+        ),
+        L.BatchNormalization(),
+        L.ConvLSTM2D(8, (3, 3), padding="same", return_sequences=True, activation="relu"),
+        L.BatchNormalization(),
+        L.ConvLSTM2D(8, (1, 1), padding="same", return_sequences=True, activation="relu"),
+        L.Conv3D(1, (3, 3, 3), activation="sigmoid", padding="same"),
+    ]
+
+
+def _cnn_lstm(L):
+    return [
+        L.TimeDistributed(L.Conv2D(8, 3, activation="relu"), input_shape=(5, 8, 8, 1)),
+        L.TimeDistributed(L.MaxPooling2D()),
+        L.TimeDistributed(L.Flatten()),
+        L.LSTM(16),
+        L.Dense(4, activation="softmax"),
+    ]
+
+
+@pytest.mark.parametrize("name,make", [("next_frame", _next_frame), ("cnn_lstm", _cnn_lstm)])
+def test_model_summary_has_keras_parameter_counts_and_shapes(name, make):
+    from lstmkit.models import Sequential
+
+    model = Sequential(make(L))
+    model.build()
+    expected = SPEC["models"][name]
+    assert [layer.count_params() for layer in model.layers] == [count for count, _ in expected]
+    assert [list(layer.output_shape) for layer in model.layers] == [shape for _, shape in expected]
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert f"Total params: {sum(count for count, _ in expected):,}" in "\n".join(lines)

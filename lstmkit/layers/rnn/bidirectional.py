@@ -38,6 +38,8 @@ class Bidirectional(Layer):
         ):
             kwargs["batch_input_shape"] = layer.input_shape_declared  # LSTM(..., input_shape=...) inside
         super().__init__(**kwargs)
+        # The wrapped layer's input rank: 3 for LSTM/GRU, 5 for ConvLSTM2D (outputs merge on the last axis).
+        self.expected_ndim, self.input_axes = layer.expected_ndim, layer.input_axes
         self.merge_mode = merge_mode
         self._user_backward = backward_layer is not None
         if backward_layer is None:
