@@ -11,9 +11,15 @@ from __future__ import annotations
 import inspect
 
 from lstmkit.layers.base import Layer
+from lstmkit.utils.custom_objects import all_custom_objects, get_registered_object
 from lstmkit.utils.naming import lookup
 
-__all__ = ["deserialize", "layer_classes", "serialize"]
+__all__ = ["custom_object", "deserialize", "layer_classes", "serialize"]
+
+
+def custom_object(name: str, custom_objects: dict | None = None):
+    """A user object by name: ``custom_objects``, open scopes, then registered objects; None if unknown."""
+    return get_registered_object(name, custom_objects)
 
 
 def layer_classes() -> dict[str, type]:
@@ -41,7 +47,7 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
         raise ValueError(
             f"A layer config must be a dict with 'class_name' and 'config'. Received: {config!r}"
         )
-    table = {**layer_classes(), **(custom_objects or {})}
+    table = {**layer_classes(), **all_custom_objects(custom_objects)}
     name = config["class_name"]
     cls = lookup(
         "layer class",
