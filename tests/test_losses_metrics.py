@@ -147,18 +147,21 @@ def test_metric_names_are_logged_as_written():
     model = Sequential([Dense(1, input_dim=3, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acc", "mae", metrics.Precision()])
     history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
+    # Keras 3 sorts its logs (History, return_dict); evaluate's list keeps the compile order after the loss.
     assert list(history.history) == [
-        "loss",
         "acc",
+        "loss",
         "mae",
         "precision",
-        "val_loss",
         "val_acc",
+        "val_loss",
         "val_mae",
         "val_precision",
     ]
     results = model.evaluate(x, y, verbose=0, return_dict=True)
-    assert list(results) == ["loss", "acc", "mae", "precision"]
+    assert list(results) == ["acc", "loss", "mae", "precision"]
+    values = model.evaluate(x, y, verbose=0)
+    assert values == [results["loss"], results["acc"], results["mae"], results["precision"]]
 
 
 def test_accuracy_with_a_regression_loss_warns_once():

@@ -263,16 +263,8 @@ class TensorBoard(Callback):
             )
 
     def _example_input(self):
-        from lstmkit.saving.weights import build_input_shape
-
-        shape = build_input_shape(self.model)
-        if shape is None:
-            return None
-        shape = [1] + [1 if d is None else int(d) for d in shape[1:]]
-        dtype = (
-            torch.int64 if getattr(self.model, "input_dtype", "float") == "int" else self.model.compute_dtype
-        )
-        return torch.zeros(shape, dtype=dtype, device=self.model.current_device())
+        example = self.model.example_inputs()
+        return (example,) if isinstance(example, list) else example  # several inputs: one list argument
 
     def _built_weights(self):
         """(layer, weight) for every weight of the model's built layers."""

@@ -36,6 +36,8 @@ import warnings
 import torch
 
 from lstmkit.training.sources import ArraySource, BatchSource, IterableSource, SequenceSource
+from lstmkit.training.structures import batch_size_of, take, to_device
+from lstmkit.training.structures import first as first_leaf
 
 __all__ = [
     "Shard",
@@ -74,17 +76,26 @@ def _generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed((seed + epoch) % 2**63)
 
 
-def describe_arrays(x: torch.Tensor, y: torch.Tensor | None) -> str:
-    """Shapes and a few values, exactly as stored: equal on every process that was given the same data."""
+def describe_arrays(x, y) -> str:
+    """Shapes and a few values, exactly as stored: equal on every process that was given the same data.
+    x and y are tensors, or lists of them (several inputs/outputs)."""
 
     def sample(t):
         flat = t.reshape(-1)
         picks = torch.linspace(0, flat.numel() - 1, 8).long().to(flat.device)
         return flat[picks].tolist()
 
-    text = f"x of shape {tuple(x.shape)} with values {sample(x)} at 8 places"
+    def describe(name, value):
+        leaves = value if isinstance(value, list) else [value]
+        return ", ".join(
+            f"{name}{'' if len(leaves) == 1 else f'[{i}]'} of shape {tuple(t.shape)} with values {sample(t)}"
+            for i, t in enumerate(leaves)
+            if t is not None
+        )
+
+    text = describe("x", x) + " at 8 places"
     if y is not None:
-        text += f", y of shape {tuple(y.shape)} with values {sample(y)}"
+        text += ", " + describe("y", y)
     return text
 
 
@@ -92,8 +103,8 @@ class ShardedArraySource(BatchSource):
     """Training batches of this process from arrays on the device (see the module doc)."""
 
     def __init__(self, x, y, weights, batch_size: int, shuffle, steps: int | None, rank: int, world: int):
-        self.x, self.y, self.weights = x, y, weights
-        self.n, self.batch_size, self.shuffle = x.shape[0], batch_size, shuffle
+        self.x, self.y, self.weights = x, y, weights  # tensors, or lists of them
+        self.n, self.batch_size, self.shuffle = batch_size_of(x), batch_size, shuffle
         self.rank, self.world = rank, world
         self.step_size = batch_size * world
         available = math.ceil(self.n / self.step_size)
@@ -112,7 +123,7 @@ class ShardedArraySource(BatchSource):
         generator = _generator(self.seed, epoch)
         order = None
         if self.shuffle is True and self.n > 1:
-            order = torch.randperm(self.n, generator=generator).to(self.x.device)
+            order = torch.randperm(self.n, generator=generator).to(first_leaf(self.x).device)
         starts = list(range(0, self.n, self.step_size))[: self.steps]
         if self.shuffle == "batch":
             starts = [starts[i] for i in torch.randperm(len(starts), generator=generator).tolist()]
@@ -125,11 +136,7 @@ class ShardedArraySource(BatchSource):
             self._shares.append((count / m, count))
             if order is not None:
                 rows = order[rows]
-            yield (
-                self.x[rows],
-                None if self.y is None else self.y[rows],
-                None if self.weights is None else self.weights[rows],
-            )
+            yield take(self.x, rows), take(self.y, rows), take(self.weights, rows)
 
     def share(self, index: int, n: int) -> tuple[float, int]:
         return self._shares[index]
@@ -256,9 +263,9 @@ class Shard:
     def arrays(self, x, y, weights, device, batch_size: int, shuffle=False, steps: int | None = None):
         """Sources of prepared tensors (on the CPU or where they came from); ``device`` is where batches go."""
         if self.training:
-            x, y, weights = (None if t is None else t.to(device, non_blocking=True) for t in (x, y, weights))
+            x, y, weights = (to_device(t, device) for t in (x, y, weights))
             return ShardedArraySource(x, y, weights, batch_size, shuffle, steps, self.rank, self.world)
-        n = x.shape[0]
+        n = batch_size_of(x)
         available = math.ceil(n / batch_size)
         if steps is not None and steps > available:
             raise ValueError(
@@ -270,9 +277,7 @@ class Shard:
         padding = hi == lo
         rows = slice(0, 1) if padding else slice(lo, hi)
         facts = describe_arrays(x, y)
-        x, y, weights = (
-            None if t is None else t[rows].to(device, non_blocking=True) for t in (x, y, weights)
-        )
+        x, y, weights = (to_device(take(t, rows), device) for t in (x, y, weights))
         return _BlockArraySource(x, y, weights, batch_size, padding, facts)
 
     def sequence(self, sequence, loader, shuffle=False, steps: int | None = None):

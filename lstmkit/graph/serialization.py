@@ -29,7 +29,7 @@ def graph_config(model) -> dict:
     graph = model.graph
     for tensor in graph.inputs:
         if not isinstance(tensor._keras_history.layer, InputLayer):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 - a model file's content, reported as the loaders report it
                 f"Model '{model.name}' takes the intermediate tensor {tensor.name} as an input, which cannot be "
                 "saved. Build the model from keras.Input(...) tensors to save it."
             )
@@ -47,7 +47,11 @@ def graph_config(model) -> dict:
         if isinstance(value, KerasTensor):
             return {
                 "class_name": _TENSOR,
-                "config": {"shape": list(value.shape), "dtype": value.dtype, "keras_history": tensor_entry(value)},
+                "config": {
+                    "shape": list(value.shape),
+                    "dtype": value.dtype,
+                    "keras_history": tensor_entry(value),
+                },
             }
         if isinstance(value, (list, tuple)):
             return [argument(v, layer) for v in value]
@@ -66,7 +70,8 @@ def graph_config(model) -> dict:
         entry = serialize(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
-            {"args": argument(list(node.args), layer), "kwargs": argument(node.kwargs, layer)} for node in nodes
+            {"args": argument(list(node.args), layer), "kwargs": argument(node.kwargs, layer)}
+            for node in nodes
         ]
         layers.append(entry)
 
@@ -91,7 +96,9 @@ def graph_from_config(config: dict, custom_objects=None):
     from lstmkit.layers.serialization import deserialize
 
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-        raise ValueError("A graph model config needs a 'layers' list (and 'input_layers'/'output_layers').")
+        raise ValueError(  # noqa: TRY004 - a file's content, reported as the loaders report it
+            "A graph model config needs a 'layers' list (and 'input_layers'/'output_layers')."
+        )
     made: dict = {}
     pending: dict = {}
     for entry in config["layers"]:
@@ -143,16 +150,25 @@ def graph_from_config(config: dict, custom_objects=None):
                 progress = True
     if any(pending.values()):
         stuck = sorted(name for name, queue in pending.items() if queue)
-        raise ValueError(f"The graph model config cannot be rebuilt: the calls of {stuck} need tensors no call makes.")
+        raise ValueError(
+            f"The graph model config cannot be rebuilt: the calls of {stuck} need tensors no call makes."
+        )
 
     def structure(value):
-        if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and isinstance(value[1], int):
+        if (
+            isinstance(value, list)
+            and len(value) == 3
+            and isinstance(value[0], str)
+            and isinstance(value[1], int)
+        ):
             return tensor(*value)
         if isinstance(value, dict):
             return {k: structure(v) for k, v in value.items()}
         if isinstance(value, list):
             return [structure(v) for v in value]
-        raise ValueError(f"The graph model config has a malformed input_layers/output_layers entry: {value!r:.120}")
+        raise ValueError(
+            f"The graph model config has a malformed input_layers/output_layers entry: {value!r:.120}"
+        )
 
     inputs, outputs = structure(config.get("input_layers")), structure(config.get("output_layers"))
     if isinstance(inputs, list) and len(inputs) == 1:
@@ -167,14 +183,20 @@ def _normalize_node(node, layer) -> dict:
     if isinstance(node, dict):
         return {"args": list(node.get("args") or []), "kwargs": dict(node.get("kwargs") or {})}
     if not isinstance(node, list) or not all(isinstance(t, list) and len(t) >= 3 for t in node):
-        raise ValueError(f"Layer '{layer.name}': a malformed inbound node in the graph model config: {node!r:.200}")
+        raise ValueError(
+            f"Layer '{layer.name}': a malformed inbound node in the graph model config: {node!r:.200}"
+        )
     tensors = [
         {"class_name": _TENSOR, "config": {"keras_history": [t[0], int(t[1]), int(t[2])]}} for t in node
     ]
     kwargs = dict(node[0][3]) if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
     if len(tensors) == 1:
         return {"args": [tensors[0]], "kwargs": kwargs}
-    if hasattr(layer, "return_state") and hasattr(layer, "go_backwards") or type(layer).__name__ == "Bidirectional":
+    if (
+        hasattr(layer, "return_state")
+        and hasattr(layer, "go_backwards")
+        or type(layer).__name__ == "Bidirectional"
+    ):
         # Keras 2 wrote an RNN's initial states as extra inbound tensors after its input.
         return {"args": [tensors[0]], "kwargs": {**kwargs, "initial_state": tensors[1:]}}
     return {"args": [tensors], "kwargs": kwargs}

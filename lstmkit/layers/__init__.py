@@ -100,3 +100,10 @@ __all__ = [
 # The recurrent layers (LSTM, GRU, SimpleRNN, their cells, Bidirectional, ...) come from lstmkit.layers.rnn,
 # so that a layer added there is exported here without editing this list.
 __all__ += [name for name in _rnn.__all__ if name not in __all__]
+
+# Graph-model layers: merging a list of tensors, and a layer made from a function.
+from lstmkit.layers import merging as _merging
+from lstmkit.layers.lambda_layer import Lambda
+from lstmkit.layers.merging import *
+
+__all__ += [name for name in _merging.__all__ if name not in __all__] + ["Lambda"]

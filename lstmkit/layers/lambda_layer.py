@@ -73,7 +73,7 @@ class Lambda(Layer):
                 "call() and get_config()."
             )
         if callable(self._output_shape) or callable(self._mask):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 - a model file's content, reported as the loaders report it
                 f"Layer '{self.name}' (Lambda) has a function as output_shape or mask, which cannot be saved "
                 "(a model file never carries code). Give output_shape as a tuple, or write a custom Layer class."
             )
@@ -89,7 +89,7 @@ class Lambda(Layer):
         config = dict(config)
         name = config.pop("function")
         if not isinstance(name, str):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 - a model file's content, reported as the loaders report it
                 f"Lambda layer '{config.get('name')}': the saved function is not a name ({type(name).__name__}); "
                 "lstmkit never loads code from a file. Rebuild the layer in Python, or pass the function by name "
                 "through custom_objects."

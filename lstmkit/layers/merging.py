@@ -35,7 +35,9 @@ __all__ = [
 
 
 def _shapes_list(layer, input_shape, at_least: int = 1, exactly: int | None = None) -> list:
-    if not isinstance(input_shape, (list, tuple)) or not all(isinstance(s, (list, tuple)) for s in input_shape):
+    if not isinstance(input_shape, (list, tuple)) or not all(
+        isinstance(s, (list, tuple)) for s in input_shape
+    ):
         raise ValueError(
             f"A {type(layer).__name__} layer is called on a list of tensors, e.g. {type(layer).__name__}()([a, b]). "
             f"Received one input of shape {format_shape(input_shape)}."
@@ -77,7 +79,9 @@ class Merge(Layer):
         shapes = _shapes_list(self, input_shape, exactly=self.exact_inputs)
         batches = {s[0] for s in shapes} - {None}
         if len(batches) > 1:
-            raise ValueError(f"Layer '{self.name}' cannot merge tensors with different batch sizes: {shapes}.")
+            raise ValueError(
+                f"Layer '{self.name}' cannot merge tensors with different batch sizes: {shapes}."
+            )
         self._broadcast(shapes)
 
     def compute_output_shape(self, input_shape):
@@ -289,7 +293,9 @@ class Dot(Layer):
         axes = [self.axes, self.axes] if isinstance(self.axes, int) else list(self.axes)
         resolved = [a % n for a, n in zip(axes, ndims)]
         if 0 in resolved:
-            raise ValueError(f"Layer '{self.name}' (Dot) cannot take the product over the batch axis (axes={self.axes}).")
+            raise ValueError(
+                f"Layer '{self.name}' (Dot) cannot take the product over the batch axis (axes={self.axes})."
+            )
         return resolved
 
     def build(self, input_shape):
@@ -298,7 +304,9 @@ class Dot(Layer):
     def compute_output_shape(self, input_shape):
         first, second = _shapes_list(self, input_shape, exactly=2)
         if len(first) < 2 or len(second) < 2:
-            raise ValueError(f"Layer '{self.name}' (Dot) needs inputs of rank >= 2; received {first} and {second}.")
+            raise ValueError(
+                f"Layer '{self.name}' (Dot) needs inputs of rank >= 2; received {first} and {second}."
+            )
         a, b = self._resolved((len(first), len(second)))
         if None not in (first[a], second[b]) and first[a] != second[b]:
             raise ValueError(
@@ -306,7 +314,9 @@ class Dot(Layer):
                 f"{format_shape(second)}, which have different sizes ({first[a]} and {second[b]}). Choose axes whose "
                 "sizes agree."
             )
-        output = [d for i, d in enumerate(first) if i != a] + [d for i, d in enumerate(second) if i not in (0, b)]
+        output = [d for i, d in enumerate(first) if i != a] + [
+            d for i, d in enumerate(second) if i not in (0, b)
+        ]
         return tuple(output) if len(output) > 1 else (output[0], 1)
 
     def call(self, inputs):

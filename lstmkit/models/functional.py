@@ -163,6 +163,21 @@ class Functional(Model):
             converted.append(torch.as_tensor(np.asarray(value), dtype=dtype, device=device))
         return converted[0] if len(converted) == 1 else converted
 
+    def check_input_values(self, x) -> None:
+        """Token ids fed straight from an integer input into an Embedding are checked once, on all the data."""
+        values = x if isinstance(x, list) else [x]
+        for tensor, value, kind in zip(self.graph.inputs, values, self.input_dtypes):
+            if kind != "int":
+                continue
+            for node in self.graph.nodes:
+                if (
+                    node.args
+                    and node.args[0] is tensor
+                    and hasattr(node.layer, "check_ids")
+                    and node.layer.built
+                ):
+                    node.layer.check_ids(value)
+
     # ------------------------------------------------------------------ computing
     def call(self, inputs, training=None, mask=None):
         flat = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
@@ -206,6 +221,20 @@ class Functional(Model):
 
     def prepare_input(self, x_shape) -> None:
         self.ensure_built(x_shape)
+
+    def build_config(self):
+        return None  # made whole from its config: every layer is built when the graph is replayed
+
+    def example_inputs(self, batch_size: int = 1):
+        tensors = [
+            torch.zeros(
+                (batch_size, *(1 if d is None else d for d in t.shape[1:])),
+                dtype=torch.int64 if kind == "int" else self.compute_dtype,
+                device=self.current_device(),
+            )
+            for t, kind in zip(self.graph.inputs, self.input_dtypes)
+        ]
+        return tensors[0] if len(tensors) == 1 else tensors
 
     def output_dtype(self, input_dtype):
         return self.graph.outputs[0].dtype

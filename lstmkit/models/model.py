@@ -139,6 +139,18 @@ class Model(Layer):
     def _structure_changed(self):
         self._penalized = None
         self._output_shapes = {}
+        self._constraints = None
+
+    def apply_constraints(self) -> None:
+        """Project the weights that have constraints (``kernel_constraint=``, ``add_weight(constraint=)``)
+        after an optimizer update, as Keras does."""
+        pairs = getattr(self, "_constraints", None)
+        if pairs is None:
+            pairs = self._constraints = self.weight_constraints()
+        if pairs:
+            with torch.no_grad():
+                for param, constraint in pairs:
+                    param.copy_(constraint(param))
 
     # ------------------------------------------------------------------ shapes (generic fallback)
     def prepare_input(self, x_shape) -> None:
@@ -160,6 +172,50 @@ class Model(Layer):
             )
         self.compute_output_shape(_batchless(input_shape))
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from ``get_config()``: a graph model's config (Keras's ``"Model"``/``"Functional"``) is
+        rebuilt as one; a subclass needs its own ``get_config``/``from_config`` pair, as in Keras."""
+        if isinstance(config, dict) and "input_layers" in config and "layers" in config:
+            from lstmkit.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects)
+        return cls(**config)
+
+    # ------------------------------------------------------------------ describing itself (saving, TensorBoard)
+    def build_config(self) -> dict | None:
+        """What ``build_from_config`` needs to make the weights again: ``{"input_shape": shape}`` (a list of
+        shapes for several inputs), or None when the model is not built."""
+        shape = self.built_input_shape
+        if shape is None and self._output_shapes:
+            key = next(iter(self._output_shapes))
+            shape = [(None, *k) for k in key] if key and isinstance(key[0], tuple) else (None, *key)
+        return None if shape is None else {"input_shape": shape}
+
+    def build_from_config(self, config: dict) -> None:
+        """Make the weights for the input shape ``build_config()`` recorded."""
+        shape = config["input_shape"]
+        several = bool(shape) and all(isinstance(s, (list, tuple)) for s in shape)
+        self.build([tuple(s) for s in shape] if several else tuple(shape))
+
+    def example_inputs(self, batch_size: int = 1):
+        """Zero tensors the model accepts (unknown sizes as 1), or None while its input shape is unknown."""
+        config = self.build_config()
+        shape = None if config is None else config["input_shape"]
+        if shape is None:
+            return None
+        several = bool(shape) and all(isinstance(s, (list, tuple)) for s in shape)
+        dtypes = getattr(self, "input_dtypes", None) or [self.input_dtype] * (len(shape) if several else 1)
+        tensors = [
+            torch.zeros(
+                (batch_size, *(1 if d is None else int(d) for d in s[1:])),
+                dtype=torch.int64 if kind == "int" else self.compute_dtype,
+                device=self.current_device(),
+            )
+            for s, kind in zip(shape if several else [shape], dtypes)
+        ]
+        return tensors if several else tensors[0]
+
     def compute_output_shape(self, input_shape):
         key = _hashable(input_shape)
         if key not in self._output_shapes:
@@ -178,7 +234,7 @@ class Model(Layer):
         from lstmkit.layers.embedding import check_token_ids
 
         layers = self.layers
-        if layers and self.input_dtype == "int":
+        if layers and self.input_dtype == "int" and not isinstance(x, list):
             check_token_ids(layers[0], x)
 
     def current_device(self) -> torch.device:
@@ -226,7 +282,14 @@ class Model(Layer):
             ],
         )
         jit_compile = check_jit_compile(jit_compile)
-        self.compiled = CompileConfig(optimizer, loss, metrics, loss_weights, weighted_metrics)
+        self.compiled = CompileConfig(
+            optimizer,
+            loss,
+            metrics,
+            loss_weights,
+            weighted_metrics,
+            output_names=getattr(self, "output_names", None),
+        )
         self.compiled.jit_compile = jit_compile
 
     @property

@@ -210,6 +210,10 @@ class Sequential(Model):
             x = layer(x, mask=mask) if index == 0 and mask is not None else layer(x)
         return x
 
+    def build_config(self):
+        shape = self._known_input_shape()
+        return None if shape is None else {"input_shape": tuple(shape)}
+
     def get_config(self):
         return {
             "name": self.name,

@@ -46,22 +46,23 @@ def metadata(model, kind: str) -> dict:
 
 
 def build_input_shape(model):
-    """The input shape (batch axis first) the model was built for, or None if it is not built."""
-    known = getattr(model, "_known_input_shape", None)
-    if callable(known) and known() is not None:
-        return list(known())
-    if model.built_input_shape is not None:
-        return list(model.built_input_shape)
-    shapes = getattr(model, "_output_shapes", None)
-    if shapes:
-        return [None, *next(iter(shapes))]
-    return None
+    """The input shape(s) the model was built for (batch axis first; a list of shapes for several inputs),
+    or None when it is built from its config alone (graph models) or not built."""
+    config = model.build_config()
+    if config is None:
+        return None
+    shape = config["input_shape"]
+    return [list(s) for s in shape] if _several(shape) else list(shape)
+
+
+def _several(shape) -> bool:
+    return (
+        isinstance(shape, (list, tuple)) and bool(shape) and all(isinstance(s, (list, tuple)) for s in shape)
+    )
 
 
 def ensure_built(model, shape, path) -> None:
     """Build ``model`` for ``shape`` (from the file) if it has no weights yet."""
-    from lstmkit.models.sequential import Sequential
-
     if model.built and not any(not layer.built for layer in model.layers):
         return
     if shape is None:
@@ -70,11 +71,7 @@ def ensure_built(model, shape, path) -> None:
             "for. Build it first: model.build((None, timesteps, features)), or give its first layer "
             "input_shape=(...)."
         )
-    shape = tuple(shape)
-    if isinstance(model, Sequential):
-        model.build(shape)
-    else:  # a subclassed model is built by one dry run; unknown axes (None) are tried with length 1
-        model.prepare_input(tuple(1 if d is None else d for d in shape))
+    model.build_from_config({"input_shape": [tuple(s) for s in shape] if _several(shape) else tuple(shape)})
 
 
 def check_metadata(reader: ArchiveReader) -> dict:
@@ -97,7 +94,8 @@ def check_metadata(reader: ArchiveReader) -> dict:
     if meta.get("kind") not in ("model", "weights"):
         raise ModelFileError(reader.path, f"{METADATA} has an unknown kind {meta.get('kind')!r}.")
     shape = meta.get("build_input_shape")
-    if shape is not None and not _valid_shape(shape, allow_none=True):
+    shapes = shape if shape is not None and _several(shape) and len(shape) <= 64 else [shape]
+    if shape is not None and not all(_valid_shape(s, allow_none=True) for s in shapes):
         raise ModelFileError(reader.path, f"{METADATA} has an invalid build_input_shape {shape!r}.")
     return meta
 

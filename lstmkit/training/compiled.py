@@ -37,6 +37,7 @@ import torch
 from torch.utils import _pytree as pytree
 
 from lstmkit import backend
+from lstmkit.layers.call_context import collecting_losses
 
 __all__ = ["AUTO_MIN_SECONDS", "CompiledTrainStep", "check_jit_compile", "inference_forward", "train_step"]
 
@@ -211,7 +212,8 @@ class CompiledTrainStep:
         """(total loss, loss, predictions, mask) of a padded batch: padded rows have weight 0 and are
         left out of masks; ``scale`` = batch / real rows turns the mean over the padded batch into the
         mean over the real rows (masked losses are normalised by their unmasked count instead)."""
-        pred = self.model(x, training=True)
+        with collecting_losses() as added:
+            pred = self.model(x, training=True)
         mask = getattr(pred, "_keras_mask", None)
         if mask is not None:
             mask = mask & valid.reshape((-1,) + (1,) * (mask.dim() - 1))
@@ -222,6 +224,8 @@ class CompiledTrainStep:
         loss = self.compiled.loss_value(y, pred, weight)
         penalty = self.model.regularization_loss()
         total = loss if penalty is None else loss + penalty
+        for term in added:  # add_loss terms of the layers
+            total = total + term.to(total.dtype)
         return total, pred, mask
 
     def _build(self, x):
@@ -260,8 +264,8 @@ class CompiledTrainStep:
 
     # ------------------------------------------------------------------ one batch
     def __call__(self, x, y, weight, scale=1.0):
-        if self.compiler.failed or scale != 1.0 or self.whole is False:
-            return self.eager(x, y, weight, scale)
+        if self.compiler.failed or scale != 1.0 or self.whole is False or self.compiled.multi:
+            return self.eager(x, y, weight, scale)  # several outputs: the eager step (not compiled yet)
         n = _rows(x)
         if self.batch is None:
             self.batch = n
@@ -307,13 +311,14 @@ class CompiledTrainStep:
                 torch._foreach_copy_([p.grad for p in self.params], list(grads))
         mask = masks[0] if masks else None
         self.optimizer.apply(self.params)
+        self.model.apply_constraints()
         self.ran = True
         if n < b:
             pred = pred[:n]
             mask = None if mask is None else mask[:n]
         if mask is not None:
             pred._keras_mask = mask
-        return loss, pred
+        return loss, None, pred
 
 
 class _AutoStep:
@@ -432,7 +437,7 @@ class _CompiledForward:
         if n < self.batch:
             pred = _cut(pred, n)
             mask = None if mask is None else mask[:n]
-        if mask is not None:
+        if mask is not None and isinstance(pred, torch.Tensor):
             pred._keras_mask = mask
         return pred
 

@@ -154,18 +154,33 @@ def to_tensor(data, what: str, integer: bool = False, keep_float_dtype: bool = F
     return tensor.to(backend.float_dtype())
 
 
-def check_same_length(x: torch.Tensor, y: torch.Tensor | None, sample_weight=None) -> None:
-    if y is not None and x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y have different numbers of samples: x has {x.shape[0]} (shape {format_shape(x.shape)}), "
-            f"y has {y.shape[0]} (shape {format_shape(y.shape)}). Each sample in x needs one target in y; if you "
-            "built them by shifting a series, drop the same rows from both (e.g. X, y = X[:-1], y[:-1])."
-        )
-    if sample_weight is not None and sample_weight.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"sample_weight has {sample_weight.shape[0]} entries but x has {x.shape[0]} samples; give one weight "
-            "per sample."
-        )
+def check_same_length(x, y=None, sample_weight=None) -> None:
+    """Every array has one row per sample: x (a tensor or a list per input), y (a tensor, or a list per
+    output with None for outputs without targets), sample_weight (likewise)."""
+    xs = x if isinstance(x, list) else [x]
+    n = xs[0].shape[0]
+    for i, t in enumerate(xs[1:], start=1):
+        if t.shape[0] != n:
+            raise ValueError(
+                f"The model's inputs have different numbers of samples: x[0] has {n}, x[{i}] has {t.shape[0]} "
+                f"(shape {format_shape(t.shape)}). Every input needs one row per sample."
+            )
+    ys = y if isinstance(y, list) else [y]
+    for i, t in enumerate(ys):
+        if t is not None and t.shape[0] != n:
+            which = "y" if len(ys) == 1 else f"y[{i}]"
+            raise ValueError(
+                f"x and {which} have different numbers of samples: x has {n} (shape {format_shape(xs[0].shape)}), "
+                f"{which} has {t.shape[0]} (shape {format_shape(t.shape)}). Each sample in x needs one target in "
+                f"{which}; if you built them by shifting a series, drop the same rows from both (e.g. X, y = X[:-1], "
+                "y[:-1])."
+            )
+    weights = sample_weight if isinstance(sample_weight, list) else [sample_weight]
+    for t in weights:
+        if t is not None and t.shape[0] != n:
+            raise ValueError(
+                f"sample_weight has {t.shape[0]} entries but x has {n} samples; give one weight per sample."
+            )
 
 
 def _reshape_advice(shape: tuple, expected: tuple, layer_desc: str) -> str:

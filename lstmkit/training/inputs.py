@@ -9,6 +9,16 @@ import torch
 
 from lstmkit.training.data import align_targets, check_same_length, to_tensor
 from lstmkit.training.sources import ArraySource, BatchLoader, IterableSource, SequenceSource, is_batch_source
+from lstmkit.training.structures import (
+    batch_size_of,
+    input_kinds,
+    output_names,
+    shapes,
+    split_inputs,
+    split_targets,
+    take,
+    to_device,
+)
 
 __all__ = [
     "make_source",
@@ -84,32 +94,109 @@ def class_weights(y: torch.Tensor, class_weight: dict) -> torch.Tensor:
     return table[labels.cpu()]
 
 
+def _label(what: str, index: int, count: int, names=None) -> str:
+    if count == 1:
+        return what
+    head, _, rest = what.partition(" ")
+    key = f"[{names[index]!r}]" if names else f"[{index}]"
+    return f"{head}{key}" + (f" {rest}" if rest else "")
+
+
+def convert_inputs(model, x, what="x", keep_float_dtype=False) -> torch.Tensor | list:
+    """x as validated tensors: one for a one-input model, a list in input order otherwise
+    (``keep_float_dtype``: float64 stays float64, for predict's batch-by-batch conversion)."""
+    raw = split_inputs(model, x, what)
+    names = getattr(model, "input_names", None) if len(raw) > 1 else None
+    kinds = input_kinds(model, len(raw))
+    tensors = [
+        to_tensor(
+            value, _label(what, i, len(raw), names), integer=kind == "int", keep_float_dtype=keep_float_dtype
+        )
+        for i, (value, kind) in enumerate(zip(raw, kinds))
+    ]
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+def convert_targets(y, names, what="y") -> torch.Tensor | list:
+    raw = split_targets(y, names, what)
+    tensors = [
+        None if v is None else to_tensor(v, _label(what, i, len(raw), names)) for i, v in enumerate(raw)
+    ]
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+def convert_weights(sample_weight, names, what="sample_weight"):
+    """One weight array for every output, or (several outputs) a list/dict of them per output."""
+    if sample_weight is None:
+        return None
+    if len(names) > 1 and isinstance(sample_weight, (list, tuple, dict)) and not _numbers(sample_weight):
+        raw = split_targets(sample_weight, names, what)
+        return [
+            None if v is None else to_tensor(v, _label(what, i, len(raw), names)) for i, v in enumerate(raw)
+        ]
+    return to_tensor(sample_weight, what)
+
+
+def _numbers(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value)
+
+
 def prepare_arrays(model, x, y=None, sample_weight=None, class_weight=None, what="x"):
-    """Validated tensors (on the CPU or where they came from) that fit the model's input and output."""
-    if isinstance(x, dict):
-        raise TypeError("lstmkit models take one input array; received a dict of inputs.")
-    x = to_tensor(x, what, integer=model.input_dtype == "int")
+    """Validated tensors (on the CPU or where they came from) that fit the model's inputs and outputs:
+    (x, y, w) with x and y a tensor each (one input/output) or lists (several)."""
+    x = convert_inputs(model, x, what)
     model.check_input_values(x)
-    y = None if y is None else to_tensor(y, what.replace("x", "y", 1) if what.startswith("x") else "y")
-    weights = None if sample_weight is None else to_tensor(sample_weight, "sample_weight")
-    check_same_length(x, y, weights)
-    x, y, weights = fit_to_model(model, x, y, weights, class_weight, first=True)
-    return x, y, weights
+    y_what = what.replace("x", "y", 1) if what.startswith("x") else "y"
+    return fit_to_model(model, x, y, sample_weight, class_weight, first=True, raw=True, y_what=y_what)
 
 
-def fit_to_model(model, x, y, weights, class_weight, first: bool, output_shape=None):
-    """Build/check the model for x (first batch only), align y to the output, and apply class weights."""
+def fit_to_model(
+    model, x, y, weights, class_weight, first: bool, output_shape=None, raw=False, y_what="y", where=""
+):
+    """Build/check the model for x (first batch only), turn y into one tensor per output (``raw``: y and the
+    weights are still the user's data), align each to its output, and apply class weights.
+    Returns (x, y, weights)."""
     if first:
-        model.prepare_input(tuple(x.shape))
-    if y is not None:
-        output_shape = output_shape or model.compute_output_shape((None,) + tuple(x.shape[1:]))
-        y = align_targets(y, output_shape)
-        if first:
-            model.compiled.check_targets(y, output_shape, model.describe_output_fix())
-        if class_weight is not None:
-            per_class = class_weights(y, class_weight)
-            weights = per_class if weights is None else weights * per_class
-    return x, y, weights
+        model.prepare_input(batch_shapes(x))
+    if y is None:
+        if raw and weights is not None:
+            weights = to_tensor(weights, "sample_weight")
+        return x, None, weights
+    output_shape = output_shape or model.compute_output_shape(shapes(x))
+    several = isinstance(output_shape, list)
+    out_shapes = output_shape if several else [output_shape]
+    names = output_names(model, len(out_shapes))
+    compiled = model.compiled
+    if compiled is not None:
+        compiled.bind(names)
+    if raw or isinstance(y, (dict, tuple)) or (several and not isinstance(y, list)):
+        y = convert_targets(y, names, y_what)
+        weights = convert_weights(weights, names) if raw else weights
+    ys = y if several else [y]
+    check_same_length(x, ys, weights)
+    aligned = [None if t is None else align_targets(t, s) for t, s in zip(ys, out_shapes)]
+    if first and compiled is not None:
+        for i, (spec, t, s) in enumerate(zip(compiled.outputs, aligned, out_shapes)):
+            if t is None and spec.loss is not None:
+                raise ValueError(f"No targets were given for the output '{spec.name}', which has a loss.")
+            if t is not None:
+                spec.check_targets(
+                    t, s, model.describe_output_fix(), f"['{spec.name}']" if several else where
+                )
+    if class_weight is not None:
+        if several:
+            raise ValueError(
+                "class_weight is for models with one output. For several outputs pass sample_weight as a dict "
+                "by output name (one weight per sample for each output)."
+            )
+        per_class = class_weights(aligned[0], class_weight)
+        weights = per_class if weights is None else weights * per_class
+    return x, (aligned if several else aligned[0]), weights
+
+
+def batch_shapes(x):
+    """The full shape(s) of x, batch axis included: a tuple, or a list of them."""
+    return [tuple(t.shape) for t in x] if isinstance(x, list) else tuple(x.shape)
 
 
 def split_validation(x, y, w, validation_split):
@@ -118,22 +205,15 @@ def split_validation(x, y, w, validation_split):
         raise ValueError(
             f"validation_split must be in [0, 1). Received: validation_split={validation_split!r}"
         )
-    n = x.shape[0]
+    n = batch_size_of(x)
     cut = math.floor(n * (1.0 - validation_split))
     if cut == 0 or cut == n:
         raise ValueError(
             f"validation_split={validation_split} of {n} samples leaves "
             f"{'no training' if cut == 0 else 'no validation'} samples; use a split that keeps some of each."
         )
-
-    def part(t, rows):
-        return None if t is None else t[rows]
-
-    return (x[:cut], part(y, slice(None, cut)), part(w, slice(None, cut))), (
-        x[cut:],
-        part(y, slice(cut, None)),
-        part(w, slice(cut, None)),
-    )
+    head, tail = slice(None, cut), slice(cut, None)
+    return (take(x, head), take(y, head), take(w, head)), (take(x, tail), take(y, tail), take(w, tail))
 
 
 def make_source(
@@ -156,20 +236,24 @@ def make_source(
     if isinstance(data, tuple):
         if shard is not None:
             return shard.arrays(*data, device, batch_size, shuffle, steps)
-        x, y, w = (None if t is None else t.to(device, non_blocking=True) for t in data)
+        x, y, w = (to_device(t, device) for t in data)
         return ArraySource(x, y, w, batch_size, shuffle, steps)
     state = {}
 
-    def prepare(x, y, w, first):
+    def prepare(x, y, w, first, where):
+        """A raw batch -> tensors fitted to the model (the first batch also builds it and checks y)."""
+        x = convert_inputs(model, x, f"x ({where})")
         model.check_input_values(x)
         if first:
             state["output"] = None
-        x, y, w = fit_to_model(model, x, y, w, class_weight, first, state.get("output"))
+        x, y, w = fit_to_model(
+            model, x, y, w, class_weight, first, state.get("output"), raw=True, y_what=f"y ({where})"
+        )
         if first and y is not None:
-            state["output"] = model.compute_output_shape((None,) + tuple(x.shape[1:]))
+            state["output"] = model.compute_output_shape(shapes(x))
         return x, y, w
 
-    loader = BatchLoader(device, model.input_dtype == "int", what, prepare)
+    loader = BatchLoader(device, what, prepare)
     if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
         if workers is not None:
             data.workers = workers

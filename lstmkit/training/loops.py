@@ -20,11 +20,13 @@ from lstmkit import backend
 from lstmkit.callbacks import CallbackList, History, ProgbarLogger
 from lstmkit.distributed.context import Setup, guarded, run_for
 from lstmkit.distributed.sharding import Shard, refuse_stateful
-from lstmkit.distributed.sync import GradientSync, average_buffers, broadcast_model, gather_rows
+from lstmkit.distributed.sync import GradientSync, average_buffers, broadcast_model
+from lstmkit.layers.call_context import collecting_losses
 from lstmkit.training.backward import backward
 from lstmkit.training.compiled import inference_forward, train_step
-from lstmkit.training.data import to_tensor
 from lstmkit.training.inputs import (
+    batch_shapes,
+    convert_inputs,
     is_source,
     make_source,
     non_negative_int,
@@ -35,8 +37,11 @@ from lstmkit.training.inputs import (
     stateful_batch,
     verbosity,
 )
-from lstmkit.training.logs import EpochLogs
+from lstmkit.training.logs import EpochLogs, ordered_values
+from lstmkit.training.predictions import collect_predictions
+from lstmkit.training.structures import batch_size_of, split_inputs, to_device
 from lstmkit.training.threads import cpu_run, work_per_op
+from lstmkit.utils import tree
 
 __all__ = ["evaluate", "fit", "predict", "predict_on_batch", "test_on_batch", "train_on_batch"]
 
@@ -78,21 +83,46 @@ class TrainStep:
             broadcast_model(self.run, self.model, self.optimizer)
             self.broadcast_pending = False
         self.optimizer.zero_grad(self.params)
-        pred = self.model(x, training=True)
-        loss = self.compiled.loss_value(y, pred, weight)
-        penalty = self.model.regularization_loss()
-        total = loss if penalty is None else loss + penalty
+        total, parts, pred = forward_and_loss(self.model, self.compiled, x, y, weight, training=True)
         if self.sync is None:
             backward(total)
         else:
             (total * scale).backward()
             self.sync()
         self.optimizer.apply(self.params)
-        detached = pred.detach()
-        mask = getattr(pred, "_keras_mask", None)
-        if mask is not None:
-            detached._keras_mask = mask
-        return total, detached
+        self.model.apply_constraints()
+        return total, parts, _detached(pred)
+
+
+def forward_and_loss(model, compiled, x, y, weight, training: bool, forward=None):
+    """(loss, per-output losses or None, predictions) of one batch. The loss is the weighted sum of the
+    outputs' losses, plus the weights' regularization penalties and the layers' ``add_loss`` terms.
+    Predictions are a tensor (one output) or a list in output order. ``forward``: the model's forward
+    pass to use (a compiled one for evaluation), by default the model itself."""
+    with collecting_losses() as added:
+        pred = (forward or model)(x, training=training)
+    if compiled.multi:
+        pred = tree.flatten(pred)
+        loss, parts = compiled.losses(y, pred, weight)
+    else:
+        loss, parts = compiled.loss_value(y, pred, weight), None
+    penalty = model.regularization_loss()
+    if penalty is not None:
+        loss = loss + penalty
+    for term in added:
+        loss = loss + term.to(loss.dtype)
+    return loss, parts, pred
+
+
+def _detached(pred):
+    """Predictions without their graph, keeping masks (the logs' metrics skip masked steps)."""
+    if isinstance(pred, list):
+        return [_detached(p) for p in pred]
+    detached = pred.detach()
+    mask = getattr(pred, "_keras_mask", None)
+    if mask is not None:
+        detached._keras_mask = mask
+    return detached
 
 
 def _validation_due(epoch: int, validation_freq) -> bool:
@@ -156,11 +186,11 @@ def _training_source(
         val_arrays = None
         if validation_split and validation_data is None:
             arrays, val_arrays = split_validation(*arrays, validation_split)
-        batch_size = stateful_batch(model, batch_size, arrays[0].shape[0], "fit")
+        batch_size = stateful_batch(model, batch_size, batch_size_of(arrays[0]), "fit")
         train = make_source(model, arrays, device, batch_size, shuffle, steps, shard=shard)
         val_batch = positive_batch_size(validation_batch_size, batch_size)
         if val_arrays is not None:
-            stateful_batch(model, validation_batch_size, val_arrays[0].shape[0], "validation")
+            stateful_batch(model, validation_batch_size, batch_size_of(val_arrays[0]), "validation")
             return train, make_source(
                 model, val_arrays, device, val_batch, steps=validation_steps, shard=val_shard
             )
@@ -182,7 +212,7 @@ def _training_source(
             "or a generator/Sequence of such batches."
         )
     val_arrays = prepare_arrays(model, *validation_data, what="x_val (validation_data)")
-    stateful_batch(model, validation_batch_size, val_arrays[0].shape[0], "validation")
+    stateful_batch(model, validation_batch_size, batch_size_of(val_arrays[0]), "validation")
     return train, make_source(model, val_arrays, device, val_batch, steps=validation_steps, shard=val_shard)
 
 
@@ -290,13 +320,13 @@ def _train_epochs(
             if wants_batch_begin:
                 cbs.call("on_train_batch_begin", index, None)
             if run is None:
-                loss, pred = step(xb, yb, wb)
-                logs.update(loss, yb.shape[0], yb, pred, wb)
+                loss, parts, pred = step(xb, yb, wb)
+                logs.update(loss, batch_size_of(yb), yb, pred, wb, parts)
             else:
-                scale, counted = train.share(index, yb.shape[0])
-                loss, pred = step(xb, yb, wb, scale)
+                scale, counted = train.share(index, batch_size_of(yb))
+                loss, parts, pred = step(xb, yb, wb, scale)
                 if counted:
-                    logs.update(loss, counted, yb, pred, wb)
+                    logs.update(loss, counted, yb, pred, wb, parts)
                 else:  # a padding batch: trained with factor 0, not counted
                     logs.resolve(yb, pred)
             if per_batch:
@@ -340,13 +370,11 @@ def run_evaluation(model, source, callbacks=None, run=None, sync_weights=False) 
         for index, (xb, yb, wb) in enumerate(source.batches(0)):
             if sync_weights and index == 0:
                 _broadcast_weights(run, model)
-            pred = forward(xb, training=False)
-            loss = compiled.loss_value(yb, pred, wb)
-            penalty = model.regularization_loss()
-            loss = loss if penalty is None else loss + penalty
-            counted = yb.shape[0] if run is None else source.share(index, yb.shape[0])[1]
+            loss, parts, pred = forward_and_loss(model, compiled, xb, yb, wb, training=False, forward=forward)
+            n = batch_size_of(yb)
+            counted = n if run is None else source.share(index, n)[1]
             if counted:
-                logs.update(loss, counted, yb, pred, wb)
+                logs.update(loss, counted, yb, pred, wb, parts)
             else:
                 logs.resolve(yb, pred)
             if callbacks is not None:
@@ -411,7 +439,7 @@ def evaluate(
             if y is None:
                 raise ValueError("evaluate needs targets: model.evaluate(x, y). Received y=None.")
             arrays = prepare_arrays(model, x, y, sample_weight)
-            batch_size = stateful_batch(model, batch_size, arrays[0].shape[0], "evaluate")
+            batch_size = stateful_batch(model, batch_size, batch_size_of(arrays[0]), "evaluate")
             source = make_source(model, arrays, device, batch_size, steps=steps, shard=shard)
         cbs = _callbacks(model, callbacks, verbose, 1, source.steps)
         if run is not None:
@@ -426,10 +454,7 @@ def evaluate(
             sync_weights=run is not None,
         )
     cbs.call("on_test_end", results)
-    if return_dict:
-        return results
-    values = list(results.values())
-    return values[0] if len(values) == 1 else values
+    return _batch_result(results, return_dict, model.compiled)
 
 
 def predict(
@@ -452,15 +477,15 @@ def predict(
         n = None
         if source is None:
             # Converted batch by batch below: a float64 input is never copied whole.
-            x = to_tensor(x, "x", integer=model.input_dtype == "int", keep_float_dtype=True)
+            x = convert_inputs(model, x, "x", keep_float_dtype=True)
             model.check_input_values(x)
-            model.prepare_input(tuple(x.shape))
-            n = None if run is not None else x.shape[0]  # this process's rows are known batch by batch
+            model.prepare_input(batch_shapes(x))
+            n = None if run is not None else batch_size_of(x)  # this process's rows come batch by batch
             source = make_source(
                 model,
                 (x, None, None),
                 torch.device("cpu"),
-                stateful_batch(model, batch_size, x.shape[0], "predict"),
+                stateful_batch(model, batch_size, batch_size_of(x), "predict"),
                 steps=steps,
                 shard=shard,
             )
@@ -469,32 +494,10 @@ def predict(
             setup.facts = {"prediction_data": source.facts}
     cbs.call("on_predict_begin", None)
     forward = inference_forward(model) if run is None else model
-    output, pieces, filled = None, [], 0
     with torch.inference_mode(), cpu_run(device, _work(model, source)), guarded(run):
-        for index, (xb, _, _) in enumerate(source.batches(0)):
-            if run is not None and index == 0:
-                _broadcast_weights(run, model)
-            dtype = backend.float_dtype() if xb.is_floating_point() else xb.dtype
-            pred = forward(xb.to(device=device, dtype=dtype, non_blocking=True), training=False)
-            if n is None:
-                if run is not None and not source.share(index, pred.shape[0])[1]:
-                    pred = pred[:0]  # a padding sample: keeps the output's trailing shape only
-                pieces.append(pred)
-            else:  # filled batch by batch: memory is the output plus one batch
-                if output is None:
-                    output = torch.empty((n,) + tuple(pred.shape[1:]), dtype=pred.dtype, device=device)
-                output[filled : filled + pred.shape[0]] = pred
-                filled += pred.shape[0]
-            cbs.call("on_predict_batch_end", index, None)
-        source.end_epoch()
-        if n is None:
-            output = torch.cat(pieces)
-            if run is not None:  # every process's rows in rank order: the original order, on every process
-                output = gather_rows(run, output)
-        elif filled < n:
-            output = output[:filled]  # steps= stopped early
+        outputs = collect_predictions(model, source, device, n, run, cbs, forward)
     cbs.call("on_predict_end", None)
-    return output.cpu().numpy()
+    return outputs
 
 
 # ---------------------------------------------------------------------------- single batches
@@ -502,33 +505,38 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_di
     """One gradient step on one batch; returns the loss (and metrics) of that batch."""
     compiled = model.require_compiled("train_on_batch")
     device = model.place(backend.device())
-    x, y, w = (
-        None if t is None else t.to(device) for t in prepare_arrays(model, x, y, sample_weight, class_weight)
-    )
+    x, y, w = (to_device(t, device) for t in prepare_arrays(model, x, y, sample_weight, class_weight))
     logs = EpochLogs(compiled)
-    with cpu_run(device, work_per_op(model, y.shape[0])):
-        loss, pred = TrainStep(model, compiled)(x, y, w)
-    logs.update(loss, y.shape[0], y, pred, w)
-    return _batch_result(logs.results(), return_dict)
+    n = batch_size_of(y)
+    with cpu_run(device, work_per_op(model, n)):
+        loss, parts, pred = TrainStep(model, compiled)(x, y, w)
+    logs.update(loss, n, y, pred, w, parts)
+    return _batch_result(logs.results(), return_dict, compiled)
 
 
 def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
     model.require_compiled("test_on_batch")
     device = model.place(backend.device())
     arrays = prepare_arrays(model, x, y, sample_weight)
-    source = make_source(model, arrays, device, arrays[0].shape[0])
+    source = make_source(model, arrays, device, batch_size_of(arrays[0]))
     with cpu_run(device, _work(model, source)):
-        return _batch_result(run_evaluation(model, source), return_dict)
+        return _batch_result(run_evaluation(model, source), return_dict, model.compiled)
 
 
 def predict_on_batch(model, x):
-    return predict(
-        model, x, batch_size=len(x) if hasattr(x, "__len__") else None, verbose=0, distributed=False
-    )
+    return predict(model, x, batch_size=_length(model, x), verbose=0, distributed=False)
 
 
-def _batch_result(results: dict, return_dict: bool):
+def _length(model, x):
+    try:
+        data = split_inputs(model, x)[0]
+    except (TypeError, ValueError):
+        return None
+    return len(data) if hasattr(data, "__len__") else None
+
+
+def _batch_result(results: dict, return_dict: bool, compiled):
     if return_dict:
         return results
-    values = list(results.values())
+    values = ordered_values(results, compiled)
     return values[0] if len(values) == 1 else values

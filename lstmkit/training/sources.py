@@ -20,6 +20,8 @@ import numpy as np
 import torch
 
 from lstmkit.training.data import to_tensor
+from lstmkit.training.structures import batch_size_of, take, to_device
+from lstmkit.training.structures import first as first_leaf
 
 __all__ = ["ArraySource", "BatchLoader", "BatchSource", "IterableSource", "SequenceSource", "is_batch_source"]
 
@@ -54,8 +56,8 @@ class ArraySource(BatchSource):
     """Arrays already on the device; batches are index ranges (a random permutation when shuffling)."""
 
     def __init__(self, x, y, weights, batch_size: int, shuffle=False, steps: int | None = None):
-        self.x, self.y, self.weights = x, y, weights
-        self.n, self.batch_size, self.shuffle = x.shape[0], batch_size, shuffle
+        self.x, self.y, self.weights = x, y, weights  # tensors, or lists of them (several inputs/outputs)
+        self.n, self.batch_size, self.shuffle = batch_size_of(x), batch_size, shuffle
         available = math.ceil(self.n / batch_size)
         if steps is not None and steps > available:
             raise ValueError(
@@ -68,7 +70,7 @@ class ArraySource(BatchSource):
         # With one batch per epoch the order inside it cannot change the (mean) loss: skip the shuffle.
         order = None
         if self.shuffle is True and self.steps > 1:
-            order = torch.randperm(self.n, device=self.x.device)
+            order = torch.randperm(self.n, device=first_leaf(self.x).device)
         starts = list(range(0, self.n, self.batch_size))[: self.steps]
         if self.shuffle == "batch":
             starts = [starts[i] for i in torch.randperm(len(starts)).tolist()]
@@ -76,11 +78,7 @@ class ArraySource(BatchSource):
             rows = slice(start, min(start + self.batch_size, self.n))
             if order is not None:
                 rows = order[rows]
-            yield (
-                self.x[rows],
-                None if self.y is None else self.y[rows],
-                None if self.weights is None else self.weights[rows],
-            )
+            yield take(self.x, rows), take(self.y, rows), take(self.weights, rows)
 
 
 def _split_batch(batch, what: str):
@@ -92,41 +90,42 @@ def _split_batch(batch, what: str):
         raise ValueError(
             f"{what} gave a batch of {len(batch)} items; expected x, (x, y) or (x, y, sample_weight)."
         )
-    if isinstance(batch, dict):
-        raise TypeError(f"{what} gave a dict; lstmkit models take (x, y) or (x, y, sample_weight) tuples.")
-    return batch, None, None
+    return batch, None, None  # x alone (a dict is the inputs of a graph model, by name)
 
 
 class BatchLoader:
     """Turns raw batches into validated device tensors.
 
-    ``prepare(x, y, w, first)`` runs on every batch (on the CPU) and returns it fitted to the model; with
-    ``first=True`` it may build the model and check the targets, and it aligns y the same way every time.
+    ``prepare(x, y, w, first, where)`` runs on every batch (on the CPU): it converts the raw batch (x one
+    array or a structure per input, y per output) into tensors fitted to the model; with ``first=True`` it
+    may build the model and check the targets. Without ``prepare`` the batch is converted as one array each.
     """
 
-    def __init__(self, device, integer_x: bool, what: str, prepare=None):
-        self.device, self.integer_x, self.what = device, integer_x, what
+    def __init__(self, device, what: str, prepare=None):
+        self.device, self.what = device, what
         self.prepare = prepare
         self.shapes = None
 
     def __call__(self, batch, index: int):
         x, y, w = _split_batch(batch, self.what)
         where = f"{self.what}, batch {index}"
-        x = to_tensor(x, f"x ({where})", integer=self.integer_x)
-        y = None if y is None else to_tensor(y, f"y ({where})")
-        w = None if w is None else to_tensor(w, f"sample_weight ({where})")
-        if y is not None and x.shape[0] != y.shape[0]:
-            raise ValueError(f"{where}: x has {x.shape[0]} samples but y has {y.shape[0]}.")
-        shape = tuple(x.shape[1:])
-        if self.shapes is not None and (shape[-1:], len(shape)) != (self.shapes[-1:], len(self.shapes)):
-            raise ValueError(
-                f"{where}: x has per-sample shape {shape}, but the first batch had {self.shapes}. Every batch "
-                "needs the same number of features (timesteps may differ)."
-            )
-        first, self.shapes = self.shapes is None, self.shapes or shape
+        first = self.shapes is None
         if self.prepare is not None:
-            x, y, w = self.prepare(x, y, w, first)
-        return tuple(None if t is None else t.to(self.device, non_blocking=True) for t in (x, y, w))
+            x, y, w = self.prepare(x, y, w, first, where)
+        else:
+            x = to_tensor(x, f"x ({where})")
+            y = None if y is None else to_tensor(y, f"y ({where})")
+            w = None if w is None else to_tensor(w, f"sample_weight ({where})")
+        shape = [tuple(t.shape[1:]) for t in (x if isinstance(x, list) else [x])]
+        if self.shapes is not None:
+            for got, had in zip(shape, self.shapes):
+                if (got[-1:], len(got)) != (had[-1:], len(had)):
+                    raise ValueError(
+                        f"{where}: x has per-sample shape {got}, but the first batch had {had}. Every batch "
+                        "needs the same number of features (timesteps may differ)."
+                    )
+        self.shapes = self.shapes or shape
+        return to_device(x, self.device), to_device(y, self.device), to_device(w, self.device)
 
 
 def _prefetch(items, workers: int, max_queue_size: int):

@@ -68,7 +68,7 @@ def test_sequence_shards_use_every_batch_once(world, length):
         seen, factors = [], {}
         for r in range(world):
             source = Shard(r, world, training).sequence(
-                Seq(), BatchLoader(torch.device("cpu"), False, "seq"), shuffle=training
+                Seq(), BatchLoader(torch.device("cpu"), "seq"), shuffle=training
             )
             source.seed = 7
             for index, (xb, _, _) in enumerate(source.batches(0)):
@@ -98,7 +98,7 @@ def test_evaluation_blocks_are_contiguous_in_rank_order_and_pad_when_short():
 def test_training_on_a_generator_needs_steps_per_epoch():
     with pytest.raises(ValueError, match="steps_per_epoch"):
         Shard(0, 2, True).iterable(
-            iter([]), BatchLoader(torch.device("cpu"), False, "the training data"), None, 0, 10
+            iter([]), BatchLoader(torch.device("cpu"), "the training data"), None, 0, 10
         )
 
 
