@@ -23,6 +23,7 @@ from lstmkit.graph.keras_tensor import any_symbolic
 from lstmkit.layers import tracking
 from lstmkit.layers.call_context import current_phase, phase
 from lstmkit.layers.layer_weights import KerasWeight, LayerWeights, child_layers
+from lstmkit.mixed_precision.policy import policy_of
 from lstmkit.utils import tree
 from lstmkit.utils.naming import reject_unknown_kwargs, snake_case, unique_name
 
@@ -89,6 +90,9 @@ class Layer(LayerWeights, torch.nn.Module):
         self._dtype_name = (
             dtype if isinstance(dtype, str) or dtype is None else str(dtype).replace("torch.", "")
         )
+        self._dtype_policy = policy_of(dtype)  # mixed precision (lstmkit/mixed_precision): compute dtype
+        if self._dtype_policy is not None:
+            self._dtype_name = self._dtype_policy.variable_dtype  # weights; the policy sets the compute dtype
         self.built = False
         self.input_shape_declared = self._declared_shape(
             input_shape, batch_input_shape, batch_size, input_dim
@@ -316,7 +320,10 @@ class Layer(LayerWeights, torch.nn.Module):
             kwargs["training"] = training
         if self._losses:
             self._losses = []  # a layer's losses are those of its latest call
-        if outer is training:
+        if self._dtype_policy is not None:  # mixed precision: autocast around call
+            with phase(training):
+                outputs = self._dtype_policy.call(self, inputs, args, kwargs, outermost=outer is None)
+        elif outer is training:
             outputs = self.call(inputs, *args, **kwargs)
         else:
             with phase(training):
@@ -376,7 +383,7 @@ class Layer(LayerWeights, torch.nn.Module):
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
         if self._dtype_name:
-            config["dtype"] = self._dtype_name
+            config["dtype"] = self._dtype_name if self._dtype_policy is None else self._dtype_policy.name
         if self.input_shape_declared is not None:
             config["batch_input_shape"] = self.input_shape_declared
         return config

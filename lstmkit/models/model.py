@@ -291,6 +291,11 @@ class Model(Layer):
             output_names=getattr(self, "output_names", None),
         )
         self.compiled.jit_compile = jit_compile
+        if getattr(self._dtype_policy, "name", None) == "mixed_float16":  # Keras wraps it the same way
+            from lstmkit.mixed_precision import LossScaleOptimizer
+
+            if not isinstance(self.compiled.optimizer, LossScaleOptimizer):
+                self.compiled.optimizer = LossScaleOptimizer(self.compiled.optimizer)
 
     @property
     def optimizer(self):

@@ -175,6 +175,10 @@ def _compiler_for(model) -> _Compiler:
 def _needs_eager(model, run) -> str | None:
     if run is not None:
         return "training under torchrun"
+    if getattr(getattr(model, "compiled", None), "optimizer", None) is not None and hasattr(
+        model.compiled.optimizer, "scale_loss"
+    ):
+        return "float16 loss scaling skips steps by reading the gradients back"
     if any(getattr(layer, "stateful", False) for layer in model.sublayers()):
         return "a stateful recurrent layer carries states between batches"
     return None

@@ -65,6 +65,7 @@ class TrainStep:
     def __init__(self, model, compiled, run=None):
         self.model, self.compiled, self.optimizer = model, compiled, compiled.optimizer
         self.run, self.params, self.sync = run, None, None
+        self.loss_scale = getattr(self.optimizer, "scale_loss", None)
         self.broadcast_pending = run is not None
         if model.built:  # else the first batch builds it (a Sequence or generator), and the step binds then
             self._bind()
@@ -84,10 +85,12 @@ class TrainStep:
             self.broadcast_pending = False
         self.optimizer.zero_grad(self.params)
         total, parts, pred = forward_and_loss(self.model, self.compiled, x, y, weight, training=True)
+        # float16 loss scaling (mixed_precision.LossScaleOptimizer); the logs get the unscaled loss
+        scaled = total if self.loss_scale is None else self.loss_scale(total)
         if self.sync is None:
-            backward(total)
+            backward(scaled)
         else:
-            (total * scale).backward()
+            (scaled * scale).backward()
             self.sync()
         self.optimizer.apply(self.params)
         self.model.apply_constraints()
