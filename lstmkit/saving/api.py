@@ -184,7 +184,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, opti
     from lstmkit.saving.keras import keras_file_kind, load_keras_model
 
     if keras_file_kind(filepath) is not None:  # a file written by Keras itself (.keras zip or HDF5)
-        return load_keras_model(filepath, custom_objects=custom_objects, compile=compile)
+        return load_keras_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
     # Every failure past opening is a ModelFileError; building the layers draws their initial values
     # from a forked generator, so that loading leaves the global random state as it was.
     with ArchiveReader(filepath) as reader, as_file_errors(reader.path), torch.random.fork_rng(devices=[]):

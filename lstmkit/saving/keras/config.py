@@ -161,12 +161,13 @@ class Translator:
     """Translates the configs of one file. ``path`` names the file in errors; ``classes`` is the table of
     classes that may be built (lstmkit's own plus ``custom_objects``)."""
 
-    def __init__(self, path, custom_objects=None, keras_version=None):
+    def __init__(self, path, custom_objects=None, keras_version=None, safe_mode=True):
         from lstmkit.layers.serialization import layer_classes
 
         self.path = path
         self.custom_objects = dict(custom_objects or {})
         self.keras_version = str(keras_version or "")
+        self.safe_mode = bool(safe_mode)
         own = {name: cls for name, cls in layer_classes().items() if cls.__module__.startswith("lstmkit.")}
         self.own = own
         self.classes = {**own, **{k: v for k, v in self.custom_objects.items() if isinstance(v, type)}}
@@ -272,9 +273,8 @@ class Translator:
             function_name = function.get("config")  # Keras 3: a function stored by its name
         elif config.get("function_type") == "function" and isinstance(function, str):
             function_name = function  # tf.keras 2: likewise
-        supplied = self.custom_objects.get(name) or (
-            self.custom_objects.get(function_name) if isinstance(function_name, str) else None
-        )
+        key = name if name in self.custom_objects else function_name
+        supplied = self.custom_objects.get(key) if isinstance(key, str) else None
         lambda_class = self.own.get("Lambda")
         how = (
             (f"Pass the function: custom_objects={{{name!r}: function}}, or r" if lambda_class else "R")
@@ -288,7 +288,12 @@ class Translator:
                 else "a Python lambda stored as bytecode, which lstmkit never unmarshals or runs (loading it "
                 "could run any code)"
             )
-            raise self.error(f"{label} is a Lambda layer holding {stored}. {how}")
+            unsafe = (
+                " (safe_mode=False does not change that: lstmkit never runs code from a file)"
+                if not self.safe_mode
+                else ""
+            )
+            raise self.error(f"{label} is a Lambda layer holding {stored}{unsafe}. {how}")
         from lstmkit.layers.base import Layer
 
         if isinstance(supplied, type) and issubclass(supplied, Layer):
@@ -300,11 +305,10 @@ class Translator:
                 f"{label} is a Lambda layer; this lstmkit has no Lambda layer to run the function you passed. {how}"
             )
         self.keras_class_names[name] = "Lambda"
-        arguments = config.get("arguments") or {}
-        return {
-            "class_name": "Lambda",
-            "config": {"name": name, "function": supplied, "arguments": arguments},
-        }
+        lambda_config = {"name": name, "function": key, "arguments": config.get("arguments") or {}}
+        if isinstance(config.get("output_shape"), list):  # a shape; a function here is code, and not needed:
+            lambda_config["output_shape"] = config["output_shape"]  # lstmkit finds shapes by tracing
+        return {"class_name": "Lambda", "config": lambda_config}
 
     # ------------------------------------------------------------------ arguments
     def _arguments(self, cls, class_name: str, config: dict, label: str, custom: bool) -> dict:

@@ -219,18 +219,18 @@ def _finish(model, path, compile, compile_config, custom_objects, state) -> None
 
 
 # ---------------------------------------------------------------------------- entry points
-def load_keras_model(path, custom_objects=None, compile=True):
+def load_keras_model(path, custom_objects=None, compile=True, safe_mode=True):
     """The model in a Keras 3 ``.keras`` file or a legacy HDF5 full-model file (see ``lstmkit.saving.keras``)."""
     path = os.fspath(path)
     kind = keras_file_kind(path)
     if kind == "keras":
-        return _load_keras_zip(path, custom_objects, compile)
+        return _load_keras_zip(path, custom_objects, compile, safe_mode)
     if kind == "hdf5":
-        return _load_legacy_h5(path, custom_objects, compile)
+        return _load_legacy_h5(path, custom_objects, compile, safe_mode)
     raise ModelFileError(path, "it is neither a Keras .keras archive nor a Keras HDF5 file.")
 
 
-def _load_keras_zip(path, custom_objects, compile):
+def _load_keras_zip(path, custom_objects, compile, safe_mode):
     with KerasArchive(path) as archive, as_file_errors(path), torch.random.fork_rng(devices=[]):
         serialized = archive.json(KERAS_CONFIG)
         metadata = archive.json(KERAS_METADATA) if archive.has(KERAS_METADATA) else {}
@@ -238,7 +238,7 @@ def _load_keras_zip(path, custom_objects, compile):
         if not isinstance(serialized, dict):
             raise ModelFileError(path, f"{KERAS_CONFIG} is not a model config.")
         check_config_values(serialized, path, KERAS_CONFIG)
-        translator = Translator(path, custom_objects, version)
+        translator = Translator(path, custom_objects, version, safe_mode)
         translated = translator.model(serialized, KERAS_CONFIG)
         build_config = serialized.get("build_config")
         build_shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
@@ -246,11 +246,7 @@ def _load_keras_zip(path, custom_objects, compile):
             model = _checked_build(translated, translator, custom_objects, build_shape, reader, KERAS_CONFIG)
             pairs = object_path_arrays(reader, reader.file, model.layers, translator.keras_class_names)
             check_and_assign([(layer, arrays, f"layer '{layer.name}'") for layer, arrays in pairs], path)
-            state = None
-            optimizer_vars = reader.group("optimizer/vars")
-            if optimizer_vars is not None:
-                names = sorted((n for n in reader.members(optimizer_vars) if n.isdigit()), key=int)
-                state = {"ordered": [reader.array(reader.get(n, optimizer_vars)) for n in names]}
+            state = _ordered_optimizer_state(reader)
         _finish(model, path, compile, serialized.get("compile_config"), custom_objects, state)
     return model
 
@@ -269,7 +265,7 @@ def _checked_build(translated, translator, custom_objects, build_shape, reader, 
     return _build_model(translated, translator, custom_objects, build_shape)
 
 
-def _load_legacy_h5(path, custom_objects, compile):
+def _load_legacy_h5(path, custom_objects, compile, safe_mode):
     with H5Reader(path) as reader, as_file_errors(path), torch.random.fork_rng(devices=[]):
         root = reader.file
         serialized = reader.attr_json(root, "model_config")
@@ -288,7 +284,7 @@ def _load_legacy_h5(path, custom_objects, compile):
             )
         check_config_values(serialized, path, "model_config")
         version = reader.attr_text(root, "keras_version")
-        translator = Translator(path, custom_objects, version)
+        translator = Translator(path, custom_objects, version, safe_mode)
         translated = translator.model(serialized, "its model_config")
         weights_root = reader.group("model_weights")
         if weights_root is None:
@@ -395,3 +391,16 @@ def _assign_object_paths(model, reader, path, skip_mismatch) -> None:
     check_and_assign(
         [(layer, arrays, f"layer '{layer.name}'") for layer, arrays in pairs], path, skip_mismatch
     )
+    # As in Keras 3: a compiled model also takes the optimizer state such a file holds.
+    state = _ordered_optimizer_state(reader)
+    if state is not None and getattr(model, "compiled", None) is not None:
+        config = {"config": model.optimizer.get_config()}
+        restore_optimizer_state(model, path, optimizer_config=config, **state)
+
+
+def _ordered_optimizer_state(reader):
+    group = reader.group("optimizer/vars")
+    if group is None:
+        return None
+    names = sorted((n for n in reader.members(group) if n.isdigit()), key=int)
+    return {"ordered": [reader.array(reader.get(n, group)) for n in names]}

@@ -36,6 +36,18 @@ def test_weights_files_of_every_layout(filename, flavour):
     np.testing.assert_allclose(model.predict(x, verbose=0), ref["predicted"], atol=TOLERANCE, rtol=0)
 
 
+def test_a_compiled_model_also_takes_the_optimizer_state_of_a_keras3_weights_file():
+    """As Keras 3's load_weights does: then one more step equals Keras's."""
+    x, ref = reference("lstm", "k3")
+    model = lstm_model()
+    model.compile(optimizer="adam", loss="mse")
+    model.optimizer.learning_rate = 0.01
+    model.load_weights(FIXTURES / "lstm.k3.weights.h5")
+    assert model.optimizer.iterations == 3
+    model.train_on_batch(x, ref["y"])
+    np.testing.assert_allclose(model.predict(x, verbose=0), ref["after_step"], atol=TOLERANCE, rtol=0)
+
+
 def test_wrapped_layers_by_position_and_by_name():
     x, ref = reference("bidirectional", "tfk2")
 
