@@ -179,16 +179,8 @@ def _build_model(translated: dict, translator: Translator, custom_objects, build
 
 def _build_functional(translated, table, path):
     from lstmkit.layers.serialization import deserialize
+    from lstmkit.models.functional import Functional
 
-    no_graph = ModelFileError(
-        path,
-        "it holds a functional (graph) Keras model, and this version of lstmkit cannot rebuild graph models "
-        "from a config yet (no graph models yet); Sequential models open today.",
-    )
-    try:
-        from lstmkit.models.functional import Functional
-    except ImportError:
-        raise no_graph from None
     for entry in translated["config"]["layers"]:  # each layer once on its own, so that an error names it
         if entry["class_name"] in ("Sequential", "Functional"):
             continue
@@ -201,8 +193,6 @@ def _build_functional(translated, table, path):
             ) from err
     try:
         return Functional.from_config(translated["config"], custom_objects=table)
-    except ImportError:
-        raise no_graph from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
         raise ModelFileError(path, f"its graph cannot be rebuilt: {err}") from err
 
