@@ -192,6 +192,15 @@ def test_steps_layers_drop_the_mask_and_errors_teach():
 
 
 # ---------------------------------------------------------------------------- CuDNNLSTM / CuDNNGRU
+def _standard_kernels(kernel, recurrent, gates):
+    """Keras 2's conversion of cuDNN-layer kernels to the standard layers' (legacy hdf5_format
+    ``_convert_rnn_weights``): per gate, the input block is ``k.T.reshape(k.shape, order='F')`` and the
+    recurrent block is transposed."""
+    k = np.hstack([g.T.reshape(g.shape, order="F") for g in np.hsplit(kernel, gates)])
+    r = np.hstack([g.T for g in np.hsplit(recurrent, gates)])
+    return k, r
+
+
 def test_cudnn_lstm_is_an_lstm_with_two_biases(rng):
     x = rng.normal(size=(3, 6, 4))
     layer = CuDNNLSTM(5, return_sequences=True, return_state=True)
@@ -202,7 +211,8 @@ def test_cudnn_lstm_is_an_lstm_with_two_biases(rng):
     weights = [rng.normal(scale=0.5, size=w.shape) for w in (kernel, recurrent, bias)]
     layer.set_weights(weights)
     assert layer.count_params() == 4 * 20 + 5 * 20 + 40  # Keras 2's count: 220
-    expected = lstm(x, weights[0], weights[1], weights[2][:20] + weights[2][20:], return_sequences=True)
+    kernel, recurrent = _standard_kernels(weights[0], weights[1], 4)
+    expected = lstm(x, kernel, recurrent, weights[2][:20] + weights[2][20:], return_sequences=True)
     for got, want in zip(layer(_t(x)), expected):  # the fused kernel
         np.testing.assert_allclose(got.detach().numpy(), want, atol=1e-5)
     mask = torch.ones(3, 6, dtype=torch.bool)
@@ -210,6 +220,8 @@ def test_cudnn_lstm_is_an_lstm_with_two_biases(rng):
         layer(_t(x), mask=mask)[0].detach().numpy(), expected[0], atol=1e-5
     )
     assert CuDNNLSTMFromKeras2Path is CuDNNLSTM and isinstance(layer, LSTM)
+    # The cuDNN arrangement reads back as it was set.
+    np.testing.assert_allclose(layer.get_weights()[0], weights[0], rtol=1e-6)
 
 
 def test_cudnn_gru_is_gru_reset_after_with_a_flat_bias(rng):
@@ -221,9 +233,10 @@ def test_cudnn_gru_is_gru_reset_after_with_a_flat_bias(rng):
     layer.set_weights(weights)
     gru = GRU(5, go_backwards=True, reset_after=True)
     gru.ensure_built((None, 6, 4))
-    gru.set_weights([weights[0], weights[1], weights[2].reshape(2, 15)])
+    kernel, recurrent = _standard_kernels(weights[0], weights[1], 3)
+    gru.set_weights([kernel, recurrent, weights[2].reshape(2, 15)])
     np.testing.assert_allclose(layer(_t(x)).detach().numpy(), gru(_t(x)).detach().numpy(), atol=1e-6)
-    step = gru_step(weights[0], weights[1], weights[2].reshape(2, 15), reset_after=True)
+    step = gru_step(kernel, recurrent, weights[2].reshape(2, 15), reset_after=True)
     expected, _ = run_rnn(step, x, [np.zeros((3, 5))], go_backwards=True)
     np.testing.assert_allclose(layer(_t(x)).detach().numpy(), expected, atol=1e-5)
 

@@ -9,6 +9,10 @@ hold Keras 2's weight layout, so that their files and ``get_weights`` lists load
   ``unit_forget_bias`` the recurrent forget bias starts at 1.
 - CuDNNGRU: ``kernel (features, 3*units)``, ``recurrent_kernel (units, 3*units)``, ``bias (6*units,)``: the
   input bias then the recurrent bias (gates z, r, h), i.e. GRU's ``(2, 3*units)`` bias flattened.
+- In both, each gate's kernel block is in cuDNN's arrangement, not the standard layers': the input block is
+  the ``(units, features)`` matrix reshaped to ``(features, units)`` and the recurrent block is transposed
+  (see ``_cudnn_kernel_views``). Keras 2 converted between the two when loading files across layer types;
+  lstmkit's Keras-file reader does the same.
 
 Arguments the Keras 2 layers never took (``activation``, ``dropout``, ``unroll``, ...) raise an error that
 names the standard layer to use instead. Unlike Keras 2, masks are supported (the generic step loop runs).
@@ -35,6 +39,40 @@ _UNSUPPORTED_DEFAULT_NONE = (
     "recurrent_constraint",
     "bias_constraint",
 )
+
+
+def _cudnn_kernel_views(cell) -> list[KerasWeight]:
+    """``kernel`` and ``recurrent_kernel`` as Keras 2's cuDNN layers hold them.
+
+    Those layers hand each gate's block of their kernel to cuDNN flattened row-major, and cuDNN reads it as a
+    row-major ``(units, inputs)`` matrix; so the input kernel's gate block is torch's ``(units, inputs)`` matrix
+    reshaped (not transposed) to ``(inputs, units)``, and the recurrent kernel's gate block is torch's
+    ``(units, units)`` matrix as it is (the transpose of the standard layout). Gates in Keras's order."""
+    units, order, gates = cell.units, cell.torch_order, cell.gates
+
+    def view(name, param, to_keras, from_keras):
+        def read():
+            blocks = param.split(units, dim=0)  # torch's gate order
+            return torch.cat([to_keras(blocks[order.index(g)]) for g in range(gates)], dim=1)
+
+        def write(value):
+            blocks = value.to(dtype=param.dtype, device=param.device).split(units, dim=1)  # Keras's order
+            param.copy_(torch.cat([from_keras(blocks[order[j]]) for j in range(gates)], dim=0))
+
+        return KerasWeight(
+            f"{cell.name}/{name}", (param.shape[1], gates * units), read, write, param.requires_grad
+        )
+
+    inputs = cell.weight_ih.shape[1]
+    return [
+        view(
+            "kernel",
+            cell.weight_ih,
+            lambda w: w.reshape(inputs, units),
+            lambda k: k.reshape(units, inputs),
+        ),
+        view("recurrent_kernel", cell.weight_hh, lambda w: w, lambda k: k),
+    ]
 
 
 def _signature_names(*functions) -> set[str]:
@@ -128,6 +166,9 @@ class _CuDNNLSTMCell(LSTMCell):
 
         return KerasWeight(f"{self.name}/bias", (8 * units,), read, write, b_ih.requires_grad)
 
+    def keras_weights(self):
+        return _cudnn_kernel_views(self) + [self._bias_view()]
+
 
 class CuDNNLSTM(_CuDNNMixin, LSTM):
     """Keras 2's cuDNN LSTM: ``LSTM`` with tanh/sigmoid and a separate recurrent bias.
@@ -208,6 +249,9 @@ class _CuDNNGRUCell(GRUCell):
         return KerasWeight(
             stacked.name, (6 * units,), lambda: stacked.read().reshape(-1), write, stacked.trainable
         )
+
+    def keras_weights(self):
+        return _cudnn_kernel_views(self) + [self._bias_view()]
 
 
 class CuDNNGRU(_CuDNNMixin, GRU):

@@ -169,11 +169,6 @@ def test_without_h5py_the_error_names_the_extra(monkeypatch):
         lstm_model().load_weights(fixture("lstm", "keras"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lstmkit.layers.CuDNNLSTM/CuDNNGRU read their kernels in the standard Keras layout, but Keras 2's cuDNN "
-    "layers keep each gate's (units, inputs) matrix row-major in the kernel (reported; lstmkit/layers/rnn/cudnn.py)",
-)
 def test_cudnn_weights_into_lstmkit_cudnn_layers():
     from lstmkit.layers import CuDNNGRU, CuDNNLSTM
 
