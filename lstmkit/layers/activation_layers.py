@@ -125,10 +125,22 @@ class PReLU(_Elementwise):
     ``(batch, rows, cols, channels)`` learns one alpha per channel.
     """
 
-    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, shared_axes=None, **kwargs):
+    def __init__(
+        self,
+        alpha_initializer="zeros",
+        alpha_regularizer=None,
+        alpha_constraint=None,
+        shared_axes=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        if alpha_constraint is not None:  # Keras configs carry the key; only its default is supported
+            raise ValueError(
+                "PReLU: weight constraints are not supported by lstmkit yet. Received: "
+                f"alpha_constraint={alpha_constraint!r}; remove it (the default is None)."
+            )
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -195,6 +207,7 @@ class PReLU(_Elementwise):
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
             "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "alpha_constraint": None,
             "shared_axes": self.shared_axes,
         }
 

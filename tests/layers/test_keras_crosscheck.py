@@ -76,3 +76,14 @@ def test_model_summary_has_keras_parameter_counts_and_shapes(name, make):
     lines = []
     model.summary(print_fn=lines.append)
     assert f"Total params: {sum(count for count, _ in expected):,}" in "\n".join(lines)
+
+
+@pytest.mark.parametrize("filename", ["frames_model.keras", "frames_model.h5"])
+def test_keras_model_file_of_these_layers_predicts_as_keras(filename):
+    pytest.importorskip("h5py")
+    from lstmkit.models import load_model
+
+    model = load_model(FIXTURES / filename)
+    assert [type(layer).__name__ for layer in model.layers][2:4] == ["ConvLSTM2D", "ConvLSTM2D"]
+    got = model.predict(ARRAYS["frames_model/x"], verbose=0)
+    np.testing.assert_allclose(got, ARRAYS["frames_model/y"], rtol=0, atol=1e-6)

@@ -118,6 +118,8 @@ def test_activation_layer_errors_teach():
         LeakyReLU(-0.2)
     with pytest.raises(ValueError, match=r"PReLU: shared_axes must be axis numbers >= 1"):
         PReLU(shared_axes=[0])
+    with pytest.raises(ValueError, match=r"PReLU: weight constraints are not supported by lstmkit yet"):
+        PReLU(alpha_constraint="non_neg")
     with pytest.raises(ValueError, match=r"Softmax: axis must be an integer"):
         Softmax(axis="last")
     with pytest.raises(InputShapeError, match=r"has axis=3, which is not a non-batch axis of its 3-D input"):
