@@ -25,7 +25,7 @@ def execute(job: dict) -> dict:
     module = load(job["workload"])
     impl, device = job["impl"], job["device"]
     try:
-        if impl == "lstmkit":
+        if impl.startswith("lstmkit"):
             import lstmkit
 
             lstmkit.set_device(device)
@@ -34,7 +34,7 @@ def execute(job: dict) -> dict:
 
             keras.backend.clear_session()  # no graph or name state carried over from the previous job
         gc.collect()
-        result = getattr(module, f"run_{impl}")(job["config"], device)
+        result = getattr(module, "run_" + impl.replace("-", "_"))(job["config"], device)
         return {"status": "ok", **result}
     except Skip as skip:
         return {"status": "skipped", "reason": str(skip)}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import resource
+import statistics
+import time
 from pathlib import Path
 
-__all__ = ["machine_info", "render"]
+__all__ = ["MachineActivity", "machine_info", "plot_scaling", "render", "write_into_readme"]
 
 OTHERS = ("torch", "keras")
 MEMORY_ROWS = (
@@ -65,6 +68,63 @@ def machine_info(
     return info
 
 
+class MachineActivity:
+    """How much CPU other processes used while the suite ran: the machine's busy time (/proc/stat) minus
+    this process's and its children's (the Keras workers). A machine is called quiet when the others
+    used under 5 % of it."""
+
+    QUIET_SHARE = 0.05
+
+    def __init__(self):
+        self.start, self.busy, self.own = time.monotonic(), _busy_seconds(), _own_seconds()
+        self.load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+    def finish(self) -> dict:
+        elapsed = time.monotonic() - self.start
+        cpus = os.cpu_count() or 1
+        result = {"seconds": elapsed, "load_at_start": self.load}
+        busy = _busy_seconds()
+        if busy is not None and self.busy is not None and elapsed > 0:
+            others = max(0.0, (busy - self.busy) - (_own_seconds() - self.own))
+            result["others_share"] = others / (elapsed * cpus)
+            result["quiet"] = result["others_share"] < self.QUIET_SHARE
+        return result
+
+
+def _busy_seconds():
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _activity_line(activity: dict | None) -> str:
+    if not activity or "others_share" not in activity:
+        return "- Machine quiet: unknown (no /proc/stat here)"
+    verdict = (
+        "**yes**"
+        if activity["quiet"]
+        else "**no** (timings are noisy; ratios of interleaved runs hold better)"
+    )
+    load = (
+        f"; load average {activity['load_at_start']:.2f} at the start"
+        if activity.get("load_at_start")
+        else ""
+    )
+    return (
+        f"- Machine quiet: {verdict} — other processes used {100 * activity['others_share']:.0f} % of the CPUs "
+        f"during the {activity['seconds'] / 60:.0f}-minute run{load}"
+    )
+
+
 def _machine_lines(m: dict) -> list[str]:
     threads = f"torch threads {m['torch_threads']} (inter-op {m['torch_interop_threads']})"
     if m["torch_threads_before_lstmkit"] != m["torch_threads"]:
@@ -90,6 +150,7 @@ def _machine_lines(m: dict) -> list[str]:
     else:
         lines.append(f"- Keras: left out ({m['keras_missing'] or 'not importable'}); its columns are omitted")
     lines.append(f"- Date: {m['date']}")
+    lines.append(_activity_line(m.get("activity")))
     return lines
 
 
@@ -142,6 +203,12 @@ def _megabytes(summary: dict | None, key: str, notes: _Notes, where: str) -> str
     return _cell(summary, key, notes, where)
 
 
+def _peak(results: dict):
+    """The matmul row's GFLOP/s (the best of 1 thread and all threads), or None."""
+    med = results.get("matmul", {}).get("medians", {}).get("torch", {})
+    return med.get("value") if med.get("status") == "ok" else None
+
+
 def _ratio(mine, theirs, higher_is_better: bool) -> str:
     if mine is None or theirs is None or mine <= 0 or theirs <= 0:
         return "—"
@@ -150,39 +217,52 @@ def _ratio(mine, theirs, higher_is_better: bool) -> str:
 
 
 def render(machine: dict, results: dict, args, added_matmul: bool) -> str:
-    impls = ["lstmkit", "torch"] + (["keras"] if machine["keras"] else [])
-    others = [i for i in impls if i != "lstmkit"]
+    has_jit = any("lstmkit-jit" in res["medians"] for res in results.values())
+    impls = (
+        ["lstmkit"]
+        + (["lstmkit-jit"] if has_jit else [])
+        + ["torch"]
+        + (["keras"] if machine["keras"] else [])
+    )
+    # (numerator, denominator): "how many times faster the second is than the first"
+    pairs = [("torch", "lstmkit")] + ([("keras", "lstmkit")] if "keras" in impls else [])
+    if has_jit:
+        pairs += [("lstmkit", "lstmkit-jit")] + ([("keras", "lstmkit-jit")] if "keras" in impls else [])
     keras_elsewhere = (
         bool(machine["keras"])
         and machine["device"] == "cuda"
         and not str(machine["keras"].get("keras_device", "")).startswith("GPU")
     )
-    peak = None
-    if "matmul" in results and results["matmul"]["medians"].get("torch", {}).get("status") == "ok":
-        peak = results["matmul"]["medians"]["torch"]["value"]
+    peak = _peak(results)
     notes = _Notes()
+    flop_impls = [i for i in impls if i != "lstmkit-jit"]
 
     header = [
         "workload",
         "measure",
         *impls,
-        *(f"{o}/lstmkit (>1: lstmkit faster)" for o in others),
-        f"GFLOP/s ({' / '.join(impls)})",
-        f"% of matmul peak ({' / '.join(impls)})",
+        *(f"{a}/{b}" for a, b in pairs),
+        f"GFLOP/s ({' / '.join(flop_impls)})",
+        f"% of matmul peak ({' / '.join(flop_impls)})",
     ]
     rows = []
     for name, res in results.items():
+        if res["kind"] == "scaling":
+            continue
         med = res["medians"]
         higher = res["kind"] == "throughput"
         row = [name, res["measure"]]
-        row += [_cell(med.get(i), "value", notes, f"{name} {i}") for i in impls]
-        for o in others:
-            mine, theirs = med.get("lstmkit", {}), med.get(o, {})
-            row.append(_ratio(mine.get("value"), theirs.get("value"), higher))
-        gflops = [med.get(i, {}).get("gflop_per_s") for i in impls]
+        for i in impls:
+            cell = _cell(med.get(i), "value", notes, f"{name} {i}")
+            if i == "lstmkit-jit" and med.get(i, {}).get("compile_seconds") is not None:
+                cell += f" (+{med[i]['compile_seconds']:.1f} s first fit)"
+            row.append(cell)
+        for a, b in pairs:
+            row.append(_ratio(med.get(b, {}).get("value"), med.get(a, {}).get("value"), higher))
+        gflops = [med.get(i, {}).get("gflop_per_s") for i in flop_impls]
         row.append(" / ".join(_num(g) for g in gflops) if any(g is not None for g in gflops) else "")
         shares = []
-        for impl, g in zip(impls, gflops):
+        for impl, g in zip(flop_impls, gflops):
             if g is None or peak is None or (impl == "keras" and keras_elsewhere):
                 shares.append("—")
             else:
@@ -194,8 +274,8 @@ def render(machine: dict, results: dict, args, added_matmul: bool) -> str:
                 continue
             mem = [label, unit + " (ratio >1: lstmkit uses less)"]
             mem += [_megabytes(med.get(i), key, notes, f"{name} {i}") for i in impls]
-            for o in others:
-                mine, theirs = med.get("lstmkit", {}).get(key), med.get(o, {}).get(key)
+            for a, b in pairs:
+                mine, theirs = med.get(b, {}).get(key), med.get(a, {}).get(key)
                 # below 1 MB the ratio says nothing (allocator noise)
                 mem.append(
                     "—"
@@ -249,7 +329,7 @@ def render(machine: dict, results: dict, args, added_matmul: bool) -> str:
         out.append(
             f"- % of matmul peak: GFLOP/s ÷ the `matmul` row ({_num(peak)} GFLOP/s: the fastest of "
             f"repeated float32 `torch.matmul` products of n × n matrices, n = {', '.join(map(str, sizes))}, "
-            f"on {machine['device']}, median over repeats)"
+            f"on {machine['device']}, the better of 1 thread and all threads, median over repeats)"
             + (", added to the selected workloads for this column." if added_matmul else ".")
         )
     if keras_elsewhere:
@@ -266,7 +346,141 @@ def render(machine: dict, results: dict, args, added_matmul: bool) -> str:
             "TensorFlow's allocators are not traced); *CUDA* = `torch.cuda.max_memory_allocated` − "
             "allocated before − the output."
         )
-    out.append("- Sizes: " + "; ".join(f"{n} {res['config']}" for n, res in results.items()))
+    if has_jit:
+        out.append(
+            "- `lstmkit-jit`: the same model compiled with `jit_compile=True` (lstmkit/training/compiled.py). "
+            "Each run first fits one untimed epoch, which traces the new model and compiles it or loads "
+            "the compiled code from inductor's on-disk cache (warm after the warm-up run): the seconds in "
+            "brackets. Fused-kernel models (medium, long, stacked, text) are not compiled and are left out."
+        )
+    out.append(
+        "- Sizes: "
+        + "; ".join(f"{n} {res['config']}" for n, res in results.items() if res["kind"] != "scaling")
+    )
     for index, text in enumerate(notes.items, 1):
         out.append(f"- [{index}] {text}")
+    if "scaling" in results:
+        out += ["", *scaling_table(results["scaling"], impls, peak)]
+    out += ["", *target_lines(results)]
     return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- targets
+# (workload, numerator implementation, denominator implementation, at least, what it says)
+TARGETS = (
+    ("seed", "keras", "lstmkit", 100.0, "seed ≥ 100× Keras (eager)"),
+    ("seed", "keras", "lstmkit-jit", 200.0, "seed ≥ 200× Keras with jit_compile=True (warm cache)"),
+    ("window", "keras", "lstmkit", 10.0, "window ≥ 10× Keras (eager)"),
+    ("window", "keras", "lstmkit-jit", 20.0, "window ≥ 20× Keras with jit_compile=True (warm cache)"),
+    ("medium-generic", "keras", "lstmkit", 1.0, "medium-generic ≥ 1.0× Keras"),
+    ("long", "keras", "lstmkit", 1.5, "long ≥ 1.5× Keras"),
+    ("medium", "torch", "lstmkit", 0.95, "medium ≥ 0.95× plain PyTorch"),
+    ("stacked", "torch", "lstmkit", 0.95, "stacked ≥ 0.95× plain PyTorch"),
+    ("text", "torch", "lstmkit", 0.95, "text ≥ 0.95× plain PyTorch"),
+)
+
+
+def target_lines(results: dict) -> list[str]:
+    """Every performance target with met / not met and the measured ratio (medians of this run)."""
+    lines = ["Targets (ratios of this run's medians; >1: lstmkit faster):", ""]
+    for workload, theirs, mine, goal, text in TARGETS:
+        med = results.get(workload, {}).get("medians", {})
+        a, b = med.get(theirs, {}).get("value"), med.get(mine, {}).get("value")
+        if a is None or b is None:
+            lines.append(f"- {text}: not measured in this run")
+            continue
+        ratio = a / b
+        verdict = "met" if ratio >= goal else "not met"
+        lines.append(f"- {text}: **{verdict}** ({ratio:.2f}×)")
+    return lines
+
+
+# ----------------------------------------------------------------------------- scaling study
+def scaling_medians(res: dict) -> dict:
+    """impl -> {(timesteps, units): median seconds per epoch} over the successful runs."""
+    medians = {}
+    for impl, runs in res["runs"].items():
+        by_point: dict = {}
+        for run in runs:
+            for p in run.get("points", []) if run.get("status") == "ok" else []:
+                by_point.setdefault((p["timesteps"], p["units"]), []).append(p["seconds"])
+        medians[impl] = {k: statistics.median(v) for k, v in by_point.items()}
+    return medians
+
+
+def scaling_table(res: dict, impls: list, peak) -> list[str]:
+    medians = scaling_medians(res)
+    shown = [i for i in impls if medians.get(i)]
+    points = res["config"]["points"]
+    samples = res["config"]["samples"]
+    header = ["T", "units", *(f"{i} s/epoch" for i in shown)]
+    header += [f"{o}/lstmkit" for o in shown if o != "lstmkit"] + ["lstmkit GFLOP/s (% of peak)"]
+    repeats = len(next(iter(res["runs"].values())))
+    title = f"Scaling study ({res['title']}; medians of {repeats} run(s), second epoch of each fit):"
+    lines = [
+        title,
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    from workloads.scaling import epoch_gflop
+
+    for t, u in points:
+        values = [medians[i].get((t, u)) for i in shown]
+        row = [str(t), str(u), *(_num(v) for v in values)]
+        mine = medians.get("lstmkit", {}).get((t, u))
+        for o in shown:
+            if o != "lstmkit":
+                row.append(_ratio(mine, medians[o].get((t, u)), False))
+        if mine:
+            gflops = epoch_gflop(samples, t, u) / mine
+            row.append(f"{_num(gflops)}" + (f" ({100 * gflops / peak:.0f}%)" if peak else ""))
+        else:
+            row.append("—")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def plot_scaling(res: dict, machine: dict, path) -> None:
+    """Two panels (s/epoch against timesteps, and against units), one line per implementation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    medians = scaling_medians(res)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, (vary, fixed_name) in zip(axes, ((0, "units = 128"), (1, "T = 50"))):
+        for impl, points in medians.items():
+            chosen = sorted((k, v) for k, v in points.items() if (k[1] == 128 if vary == 0 else k[0] == 50))
+            if chosen:
+                axis.plot([k[vary] for k, _ in chosen], [v for _, v in chosen], marker="o", label=impl)
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("timesteps T" if vary == 0 else "units u")
+        axis.set_ylabel("seconds per epoch (512 samples)")
+        axis.set_title(fixed_name)
+        axis.grid(True, which="both", alpha=0.3)
+        if axis.lines:
+            axis.legend()
+    activity = machine.get("activity") or {}
+    quiet = {True: "quiet", False: "busy"}.get(activity.get("quiet"), "quietness unknown")
+    figure.suptitle(f"LSTM training time: {machine['cpu']}, {machine['date']}, machine {quiet}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+# ----------------------------------------------------------------------------- README
+START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+
+
+def write_into_readme(path: Path, report: str) -> None:
+    """Replace the text between the START and END marker lines of ``path`` with ``report``."""
+    text = path.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{path} has no {START} ... {END} lines to write the report between")
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    body = report.replace("## lstmkit benchmark\n\n", "", 1)
+    path.write_text(f"{before}{START}\n{body}\n{END}{after}")

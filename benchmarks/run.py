@@ -28,10 +28,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from harness import execute
-from report import machine_info, render
+from report import MachineActivity, machine_info, plot_scaling, render, write_into_readme
 from workloads import WORKLOADS, load
 
-IN_PROCESS = ("lstmkit", "torch")
+IN_PROCESS = ("lstmkit", "lstmkit-jit", "torch")
 MEMORY_KEYS = ("rss_extra_mb", "numpy_extra_mb", "cuda_extra_mb")
 
 
@@ -182,7 +182,7 @@ def summarise(results: list) -> dict:
         first = results[0] if results else {"status": "skipped", "reason": "not run"}
         return {"status": first["status"], "reason": first.get("reason") or first.get("error", "").strip()}
     summary = {"status": "ok", "runs": len(ok), "failed_runs": len(results) - len(ok)}
-    for key in ("value", "gflop_per_s", *MEMORY_KEYS):
+    for key in ("value", "gflop_per_s", "compile_seconds", *MEMORY_KEYS):
         values = [r[key] for r in ok if r.get(key) is not None]
         if values:
             summary[key] = statistics.median(values)
@@ -214,7 +214,22 @@ def parse_args(argv):
         help="interpreter that can import keras (default: this one; Keras is left out when it cannot)",
     )
     parser.add_argument("--no-keras", action="store_true", help="leave Keras out even where it is installed")
+    parser.add_argument(
+        "--no-jit", action="store_true", help="leave out the lstmkit jit_compile=True column (no compiles)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also save every raw result to this JSON file")
+    parser.add_argument(
+        "--readme",
+        metavar="PATH",
+        help="also write the report into this Markdown file, between its <!-- benchmark:start --> and "
+        "<!-- benchmark:end --> lines (README.md)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="PNG",
+        default=str(HERE / "scaling.png"),
+        help="where the scaling workload's plot goes (default benchmarks/scaling.png; needs matplotlib)",
+    )
     args = parser.parse_args(argv)
     args.names = [n.strip() for n in args.workloads.split(",") if n.strip()]
     unknown = [n for n in args.names if n not in WORKLOADS]
@@ -247,6 +262,8 @@ def main(argv=None) -> int:
         log(f"Keras left out: {keras_missing}")
         keras_python = None
     pythons = {"lstmkit": sys.executable, "torch": sys.executable}
+    if not args.no_jit:
+        pythons["lstmkit-jit"] = sys.executable
     keras_info = None
     if keras_python:
         keras_info = one_shot(keras_python, {"op": "info"}, "keras-info")
@@ -265,12 +282,22 @@ def main(argv=None) -> int:
         log("matmul added: the reference for the '% of matmul peak' column")
 
     machine = machine_info(args.device, threads_before, keras_info, keras_missing)
+    activity = MachineActivity()
     results = {}
     for name in names:
         log(f"== {name}")
         results[name] = run_workload(name, args, pythons)
+    machine["activity"] = activity.finish()
 
-    print(render(machine, results, args, added_matmul="matmul" not in args.names and "matmul" in names))
+    report = render(machine, results, args, added_matmul="matmul" not in args.names and "matmul" in names)
+    if "scaling" in results and args.plot:
+        plot_scaling(results["scaling"], machine, args.plot)
+        report += f"\n\n![scaling plot]({os.path.relpath(args.plot, Path(args.readme).parent if args.readme else '.')})"
+        log(f"scaling plot written to {args.plot}")
+    print(report)
+    if args.readme:
+        write_into_readme(Path(args.readme), report)
+        log(f"report written into {args.readme}")
     if args.json:
         payload = {"machine": machine, "args": {k: v for k, v in vars(args).items()}, "workloads": results}
         Path(args.json).write_text(json.dumps(payload, indent=1, default=str))

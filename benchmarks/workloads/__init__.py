@@ -30,6 +30,7 @@ WORKLOADS = {
     "text": "text",
     "long": "long",
     "predict": "predict",
+    "scaling": "scaling",
     "matmul": "matmul",
 }
 

@@ -13,6 +13,7 @@ from workloads._common import (
     keras_fit,
     lstm_flops,
     lstmkit_fit,
+    lstmkit_jit_fit,
     regression_data,
     small_warmup,
     torch_fit,
@@ -54,7 +55,7 @@ def _result(cfg: dict, epoch_seconds, loss) -> dict:
     return epoch_result(epoch_seconds, loss, epoch_gflop(cfg))
 
 
-def run_lstmkit(cfg: dict, device: str, activation: str = ACTIVATION) -> dict:
+def run_lstmkit(cfg: dict, device: str, activation: str = ACTIVATION, jit: bool = False) -> dict:
     from lstmkit.layers import LSTM, Dense
     from lstmkit.models import Sequential
 
@@ -62,7 +63,10 @@ def run_lstmkit(cfg: dict, device: str, activation: str = ACTIVATION) -> dict:
     model = Sequential(
         [LSTM(UNITS, activation=activation, input_shape=(cfg["timesteps"], FEATURES)), Dense(1)]
     )
-    model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit)
+    if jit:
+        _, epoch_seconds, loss, compile_seconds = lstmkit_jit_fit(model, x, y, BATCH, cfg["epochs"], device)
+        return {**_result(cfg, epoch_seconds, loss), "compile_seconds": compile_seconds}
     _, epoch_seconds, loss = lstmkit_fit(model, x, y, BATCH, cfg["epochs"], device)
     return _result(cfg, epoch_seconds, loss)
 

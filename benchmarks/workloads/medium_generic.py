@@ -12,7 +12,7 @@ NAME = "medium-generic"
 TITLE = "medium with LSTM(64, activation='relu'): the step-loop (generic) path"
 MEASURE = medium.MEASURE
 KIND = medium.KIND
-IMPLEMENTATIONS = medium.IMPLEMENTATIONS
+IMPLEMENTATIONS = ("lstmkit", "lstmkit-jit", "torch", "keras")
 ISOLATED = False
 FLOP_FORMULA = medium.FLOP_FORMULA
 ACTIVATION = "relu"
@@ -23,6 +23,10 @@ warmup = medium.warmup
 
 def run_lstmkit(cfg: dict, device: str) -> dict:
     return medium.run_lstmkit(cfg, device, activation=ACTIVATION)
+
+
+def run_lstmkit_jit(cfg: dict, device: str) -> dict:
+    return medium.run_lstmkit(cfg, device, activation=ACTIVATION, jit=True)
 
 
 def run_torch(cfg: dict, device: str) -> dict:

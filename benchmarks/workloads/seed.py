@@ -10,13 +10,13 @@ import time
 
 import numpy as np
 
-from workloads._common import keras_fit, lstmkit_fit, sync, torch_fit, torch_lstm_regressor
+from workloads._common import keras_fit, lstmkit_fit, lstmkit_jit_fit, sync, torch_fit, torch_lstm_regressor
 
 NAME = "seed"
 TITLE = "tutorial example: 9 × 1 × 1 → LSTM(10) → Dense(1), fit 1000 epochs, full batch"
 MEASURE = "s per fit"
 KIND = "time"
-IMPLEMENTATIONS = ("lstmkit", "torch", "keras")
+IMPLEMENTATIONS = ("lstmkit", "lstmkit-jit", "torch", "keras")
 ISOLATED = False
 UNITS = 10
 
@@ -34,15 +34,22 @@ def data():
     return sequence[:-1].reshape(9, 1, 1), sequence[1:].reshape(9, 1)
 
 
-def run_lstmkit(cfg: dict, device: str) -> dict:
+def run_lstmkit(cfg: dict, device: str, jit: bool = False) -> dict:
     from lstmkit.layers import LSTM, Dense
     from lstmkit.models import Sequential
 
     x, y = data()
     model = Sequential([LSTM(UNITS, input_shape=(1, 1)), Dense(1)])
-    model.compile(optimizer="adam", loss="mean_squared_error")
+    model.compile(optimizer="adam", loss="mean_squared_error", jit_compile=jit)
+    if jit:
+        seconds, _, loss, compile_seconds = lstmkit_jit_fit(model, x, y, len(x), cfg["epochs"], device)
+        return {"value": seconds, "loss": loss, "compile_seconds": compile_seconds}
     seconds, _, loss = lstmkit_fit(model, x, y, len(x), cfg["epochs"], device)
     return {"value": seconds, "loss": loss}
+
+
+def run_lstmkit_jit(cfg: dict, device: str) -> dict:
+    return run_lstmkit(cfg, device, jit=True)
 
 
 def run_torch(cfg: dict, device: str) -> dict:

@@ -12,13 +12,13 @@ import time
 
 import numpy as np
 
-from workloads._common import keras_fit, lstmkit_fit, sync, torch_fit, torch_lstm_regressor
+from workloads._common import keras_fit, lstmkit_fit, lstmkit_jit_fit, sync, torch_fit, torch_lstm_regressor
 
 NAME = "window"
 TITLE = "window forecaster: 100 × 3 × 1 → LSTM(50, relu) → Dense(1), fit 300 epochs, batch 32"
 MEASURE = "s per fit"
 KIND = "time"
-IMPLEMENTATIONS = ("lstmkit", "torch", "keras")
+IMPLEMENTATIONS = ("lstmkit", "lstmkit-jit", "torch", "keras")
 ISOLATED = False
 UNITS, STEPS, BATCH = 50, 3, 32
 
@@ -40,15 +40,22 @@ def data(windows: int):
     return x, y
 
 
-def run_lstmkit(cfg: dict, device: str) -> dict:
+def run_lstmkit(cfg: dict, device: str, jit: bool = False) -> dict:
     from lstmkit.layers import LSTM, Dense
     from lstmkit.models import Sequential
 
     x, y = data(cfg["windows"])
     model = Sequential([LSTM(UNITS, activation="relu", input_shape=(STEPS, 1)), Dense(1)])
-    model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit)
+    if jit:
+        seconds, _, loss, compile_seconds = lstmkit_jit_fit(model, x, y, BATCH, cfg["epochs"], device)
+        return {"value": seconds, "loss": loss, "compile_seconds": compile_seconds}
     seconds, _, loss = lstmkit_fit(model, x, y, BATCH, cfg["epochs"], device)
     return {"value": seconds, "loss": loss}
+
+
+def run_lstmkit_jit(cfg: dict, device: str) -> dict:
+    return run_lstmkit(cfg, device, jit=True)
 
 
 def run_torch(cfg: dict, device: str) -> dict:
