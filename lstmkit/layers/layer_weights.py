@@ -223,7 +223,7 @@ class LayerWeights:
             for name, p in self.named_parameters(recurse=False)
             if id(p) not in seen
         ]
-        return own + [w for layer in child_layers(self) for w in layer.keras_weights()]
+        return own + [w for layer in child_layers(self) if layer.built for w in layer.keras_weights()]
 
     @property
     def weights(self) -> list[KerasWeight]:
@@ -262,7 +262,19 @@ class LayerWeights:
             target.assign(value)
 
     def count_params(self) -> int:
+        if not self.built and (hasattr(self, "fit") or not self._weights_known()):
+            raise ValueError(
+                f"'{self.name}' is not built yet, so it has no weights to count. Build it first: call it on data, "
+                "give its first layer input_shape=(...), or call .build(input_shape)."
+            )
         return sum(w.size for w in self.keras_weights())
+
+    def _weights_known(self) -> bool:
+        try:
+            self.keras_weights()
+        except AttributeError:  # weights made in build(), which has not run
+            return False
+        return True
 
     # ----------------------------------------------------------------- constraints
     def weight_constraints(self) -> list[tuple[torch.Tensor, Callable]]:

@@ -31,10 +31,12 @@ def _check_symbolic(structure, what: str) -> list:
     for leaf in flat:
         if not isinstance(leaf, KerasTensor):
             kind = type(leaf).__name__
+            shape = getattr(leaf, "shape", None)
+            described = f"a {kind} of shape {tuple(shape)}" if shape is not None else f"{leaf!r:.60}"
             raise TypeError(
                 f"keras.Model({what}=...) takes symbolic tensors: the result of keras.Input(...) or of calling a "
-                f"layer on one. Received a {kind} ({leaf!r:.80}) in {what}. To run a model on data, build it "
-                "first, then call model.predict(data)."
+                f"layer on one. Received {described} in {what}. To run a model on data, build it first, then call "
+                "model.predict(data)."
             )
         if leaf._keras_history is None:
             raise TypeError(

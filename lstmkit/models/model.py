@@ -641,7 +641,7 @@ class Model(Layer):
 def _functional_arguments(args, kwargs) -> bool:
     from lstmkit.graph.keras_tensor import any_symbolic
 
-    return "inputs" in kwargs or "outputs" in kwargs or (len(args) >= 1 and any_symbolic(args[0]))
+    return "inputs" in kwargs or "outputs" in kwargs or any_symbolic(list(args[:2]))
 
 
 def _batchless(shape):

@@ -200,6 +200,48 @@ class Sequential(Model):
     def output_shape(self):
         return self.compute_output_shape(self.input_shape)
 
+    # ------------------------------------------------------------------ as a graph (feature extraction)
+    def _symbolic(self):
+        """(input, output) symbolic tensors of this stack, made once its input shape is known, so that
+        ``keras.Model(model.input, model.get_layer('lstm').output)`` works on a Sequential model too."""
+        cached = self.__dict__.get("_symbolic_cache")
+        if cached is not None:
+            return cached
+        shape = self._known_input_shape()
+        if shape is None:
+            raise AttributeError(
+                f"Sequential model '{self.name}' has no input yet: give its first layer input_shape=(...) or "
+                "call it on data first."
+            )
+        from lstmkit.layers.input_layer import Input
+
+        first = Input(batch_shape=shape, dtype="int64" if self.input_dtype == "int" else None)
+        x = first
+        for layer in self.stack:
+            x = layer(x)
+        self.__dict__["_symbolic_cache"] = (first, x)
+        return first, x
+
+    @property
+    def input(self):
+        return self._symbolic()[0]
+
+    @property
+    def output(self):
+        return self._symbolic()[1]
+
+    @property
+    def inputs(self) -> list:
+        return [self._symbolic()[0]]
+
+    @property
+    def outputs(self) -> list:
+        return [self._symbolic()[1]]
+
+    def _structure_changed(self):
+        super()._structure_changed()
+        self.__dict__.pop("_symbolic_cache", None)
+
     # ------------------------------------------------------------------ computing
     def call(self, inputs, training=None, mask=None):
         if not self.built or self._layers_unbuilt():

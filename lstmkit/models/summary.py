@@ -1,13 +1,16 @@
 """``model.summary()``: Keras 3's table of layers, output shapes and parameter counts.
 
-Recurrent layers also say which kernel runs them ("fused": PyTorch's fused kernel, cuDNN on a GPU;
-"generic": the step loop). Box-drawing characters fall back to ASCII where the output stream cannot
-encode them.
+Graph models (``keras.Model(inputs, outputs)``) list their Input layers too and add Keras's "Connected to"
+column: for every call of a layer, the tensors it took, as ``layer[call][output]``. Recurrent layers also
+say which kernel runs them ("fused": PyTorch's fused kernel, cuDNN on a GPU; "generic": the step loop).
+Cells wider than their column wrap onto more lines, as in Keras. Box-drawing characters fall back to ASCII
+where the output stream cannot encode them.
 """
 
 from __future__ import annotations
 
 import sys
+import textwrap
 
 from lstmkit.layers.base import format_shape
 from lstmkit.training.progress import can_encode
@@ -39,53 +42,100 @@ def _rule(chars, widths) -> str:
     return left + middle.join(fill * (w + 2) for w in widths) + right
 
 
-def _row(bar, cells, widths, right_align) -> str:
-    parts = []
-    for cell, width, right in zip(cells, widths, right_align):
-        text = str(cell)
-        if len(text) > width:
-            text = text[: width - 1] + "…"
-        parts.append(f" {text:>{width}} " if right else f" {text:<{width}} ")
-    return bar + bar.join(parts) + bar
+def _lines(cell, width: int) -> list[str]:
+    """A cell's text in lines of at most ``width``: a list of entries one per line, long text wrapped."""
+    entries = cell if isinstance(cell, list) else [str(cell)]
+    lines = []
+    for entry in entries:
+        lines += textwrap.wrap(entry, width, break_long_words=True, break_on_hyphens=False) or [""]
+    return lines or [""]
+
+
+def _rows(bar, cells, widths, right_align) -> list[str]:
+    columns = [_lines(cell, width) for cell, width in zip(cells, widths)]
+    height = max(len(c) for c in columns)
+    out = []
+    for i in range(height):
+        parts = []
+        for lines, width, right in zip(columns, widths, right_align):
+            text = lines[i] if i < len(lines) else ""
+            parts.append(f" {text:>{width}} " if right else f" {text:<{width}} ")
+        out.append(bar + bar.join(parts) + bar)
+    return out
+
+
+def _shape_text(shape) -> str:
+    if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return "[" + ", ".join(format_shape(s) for s in shape) + "]"
+    return format_shape(shape)
+
+
+def _output_shape(layer) -> str:
+    if not layer.built:
+        return "?"
+    try:
+        shape = layer.output_shape
+    except (AttributeError, ValueError, TypeError):
+        return "?"
+    if isinstance(shape, dict):
+        shape = list(shape.values())
+    return _shape_text(shape)
+
+
+def _connections(model, layer) -> list[str]:
+    """'-' for an input; else every tensor each of the layer's calls in this model took."""
+    nodes = [node for node in layer._inbound_nodes if node in model.graph.node_set]
+    entries = []
+    for node in nodes:
+        for tensor in node.input_tensors:
+            source, _, position = tensor._keras_history
+            own = [n for n in source._inbound_nodes if n in model.graph.node_set or n.is_input]
+            index = own.index(source._inbound_nodes[tensor._keras_history.node_index])
+            entries.append(f"{source.name}[{index}][{position}]")
+    if not entries:
+        return ["-"]
+    return [entry + ("," if i < len(entries) - 1 else "") for i, entry in enumerate(entries)]
 
 
 def summarize(model, line_length=None, print_fn=None, show_trainable=False) -> None:
     out = print_fn or print
     chars = _UNICODE if print_fn is not None or can_encode(sys.stdout, "┏━│") else _ASCII
+    graph = getattr(model, "graph", None)
 
     rows = []
-    built = model.built
     for layer in model.layers:
         kind = type(layer).__name__
         path = getattr(layer, "execution_path", None)
-        if built and path is not None:
+        if layer.built and path is not None:
             kind = f"{kind}, {path()}"
-        try:
-            shape = format_shape(layer.output_shape) if layer.built else "?"
-        except (AttributeError, ValueError):
-            shape = "?"
-        if isinstance(getattr(layer, "output_shape", None), list) and layer.built:
-            shape = ", ".join(format_shape(s) for s in layer.output_shape)
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        row = [f"{layer.name} ({kind})", shape, params]
+        row = [f"{layer.name} ({kind})", _output_shape(layer), params]
+        if graph is not None:
+            row.append(_connections(model, layer))
         if show_trainable:
             row.append("Y" if layer.trainable else "N")
         rows.append(row)
 
-    headers = ["Layer (type)", "Output Shape", "Param #"] + (["Trainable"] if show_trainable else [])
-    widths = [31, 22, 13] + ([9] if show_trainable else [])
+    headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if graph is not None else [])
+    widths = [19, 17, 10, 17] if graph is not None else [31, 22, 13]
+    right = [False, False, True, False, False]
+    if show_trainable:
+        headers.append("Trainable")
+        widths.append(9)
     if line_length:
         scale = max(0.5, (line_length - 3 * len(widths) - 1) / sum(widths))
         widths = [max(8, int(w * scale)) for w in widths]
-    widths[0] = max(widths[0], *(len(r[0]) for r in rows)) if rows else widths[0]
-    right = [False, False, True, False]
+    if rows:
+        widths[0] = max(widths[0], *(len(r[0]) for r in rows))
 
     out(f'Model: "{model.name}"')
     out(_rule(chars["top"], widths))
-    out(_row(chars["head"], headers, widths, right))
+    for line in _rows(chars["head"], headers, widths, right):
+        out(line)
     out(_rule(chars["under_head"], widths))
     for i, row in enumerate(rows):
-        out(_row(chars["row"], row, widths, right))
+        for line in _rows(chars["row"], row, widths, right):
+            out(line)
         if i < len(rows) - 1:
             out(_rule(chars["between"], widths))
     out(_rule(chars["bottom"], widths))

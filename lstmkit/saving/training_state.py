@@ -50,25 +50,10 @@ def _serialize_metric(metric):
 
 
 def serialize_compile(compiled) -> dict:
-    """``CompileConfig.get_config()``, made JSON-safe: loss names as the user wrote them, metrics that
-    are plain functions stored by name (restored through ``custom_objects``)."""
-    try:
-        config = dict(compiled.get_config())
-    except (TypeError, AttributeError):  # a metric the generic serializer cannot describe (a plain function)
-        config = {
-            "optimizer": optimizers.serialize(compiled.optimizer),
-            "loss": losses.serialize(compiled.loss),
-            "loss_weights": None if compiled.loss_weight == 1.0 else compiled.loss_weight,
-        }
-    if compiled.loss is None:
-        config["loss"] = None
-    elif isinstance(compiled.loss_identifier, str):
-        config["loss"] = compiled.loss_identifier
-    elif not isinstance(config.get("loss"), (str, dict)):
-        config["loss"] = losses.serialize(compiled.loss)
-    config["metrics"] = [_serialize_metric(m) for m in compiled.metric_identifiers]
-    config["weighted_metrics"] = [_serialize_metric(m) for m in compiled.weighted_metric_identifiers]
-    return config
+    """``CompileConfig.get_config()``: JSON-safe compile settings — loss names as the user wrote them, one
+    loss/metric per output where several were given (lists, dicts), plain functions stored by name (restored
+    through ``custom_objects``), Metric/Loss objects by class and config."""
+    return dict(compiled.get_config())
 
 
 def _metric_classes() -> dict:
@@ -90,9 +75,33 @@ def _deserialize_metric(identifier, custom_objects):
     raise TypeError(f"invalid metric entry {identifier!r}")
 
 
+def _is_object_config(value) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("class_name"), str) and "config" in value
+
+
+def _deserialize_metrics(values, custom_objects, key):
+    """A metrics entry: a list, a list of lists (one per output) or a dict by output name."""
+    if values is None:
+        return None
+    if isinstance(values, dict) and not _is_object_config(values):
+        return {k: _deserialize_metrics(v, custom_objects, key) for k, v in values.items()}
+    if isinstance(values, list):
+        return [
+            _deserialize_metrics(v, custom_objects, key)
+            if isinstance(v, list)
+            else _deserialize_metric(v, custom_objects)
+            for v in values
+        ]
+    return _deserialize_metric(values, custom_objects)
+
+
 def _deserialize_loss(identifier, custom_objects):
     if identifier is None:
         return None
+    if isinstance(identifier, list):  # one loss per output
+        return [_deserialize_loss(v, custom_objects) for v in identifier]
+    if isinstance(identifier, dict) and not _is_object_config(identifier):  # by output name
+        return {k: _deserialize_loss(v, custom_objects) for k, v in identifier.items()}
     if isinstance(identifier, str):
         return custom_objects.get(identifier, identifier)
     if isinstance(identifier, dict) and isinstance(identifier.get("class_name"), str):
@@ -112,10 +121,7 @@ def restore_compile(model, config, custom_objects, path) -> None:
         arguments["optimizer"] = optimizers.deserialize(config["optimizer"], custom_objects)
         arguments["loss"] = _deserialize_loss(config.get("loss"), custom_objects)
         for key in ("metrics", "weighted_metrics"):
-            values = config.get(key) or []
-            if not isinstance(values, list):
-                raise TypeError(f"{key} must be a list")
-            arguments[key] = [_deserialize_metric(m, custom_objects) for m in values] or None
+            arguments[key] = _deserialize_metrics(config.get(key), custom_objects, key) or None
         accepted = set(inspect.signature(model.compile).parameters) - {"self", "kwargs"}
         unknown = sorted(set(arguments) - accepted)
         if unknown:

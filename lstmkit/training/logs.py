@@ -67,6 +67,8 @@ class EpochLogs(Mapping):
         for spec, y_i, pred_i, index in zip(
             self.outputs, _leaves(y, count), _leaves(pred, count), range(count)
         ):
+            if y_i is None:
+                continue  # an output given no targets has no metrics
             mask = getattr(pred_i, "_keras_mask", None)
             output_weight = weight[index] if isinstance(weight, list) else weight
             for m in spec.metrics:
@@ -80,7 +82,7 @@ class EpochLogs(Mapping):
         if self.metrics is None:
             count = len(self.outputs)
             self.compiled.resolve_metrics(
-                [tuple(t.shape) for t in _leaves(y, count)],
+                [None if t is None else tuple(t.shape) for t in _leaves(y, count)],
                 [(None,) + tuple(t.shape[1:]) for t in _leaves(pred, count)],
             )
             for m in self.metrics:

@@ -60,6 +60,8 @@ class OutputSpec:
     def resolve_metrics(self, y_shape: tuple, output_shape: tuple) -> list:
         """Metric objects for these label/output shapes (once per compile); ``weighted_metrics`` receive the
         sample weights, the others do not (as in Keras). Each metric's ``log_name`` carries the prefix."""
+        if self.metrics is None and y_shape is None:
+            self.metrics = []  # no targets for this output: nothing to measure
         if self.metrics is None:
 
             def make(identifier, weighted):

@@ -73,12 +73,10 @@ def _array_like(value) -> bool:
 
 def input_count(model) -> int | None:
     """How many inputs the model takes: known for graph models (1 for Sequential), None for subclassed ones."""
-    inputs = getattr(model, "inputs", None)
-    if isinstance(inputs, list) and inputs:
-        return len(inputs)
     if hasattr(model, "stack"):  # Sequential
         return 1
-    return None
+    graph = getattr(model, "graph", None)
+    return len(graph.inputs) if graph is not None else None
 
 
 def split_inputs(model, x, what: str = "x") -> list:
