@@ -37,13 +37,13 @@ def task(n=512, seed=0):
 @pytest.mark.parametrize("case", ["dict_loss_weights", "list_of_lists", "one_per_output"])
 def test_history_keys_and_evaluate_order_are_keras_3s(case):
     arguments = {
-        "dict_loss_weights": dict(
-            loss={"reg": "mse", "cls": "binary_crossentropy"},
-            loss_weights={"reg": 1.0, "cls": 0.5},
-            metrics={"reg": ["mae"], "cls": ["accuracy"]},
-        ),
-        "list_of_lists": dict(loss=["mse", "binary_crossentropy"], metrics=[["mae"], ["accuracy", "mse"]]),
-        "one_per_output": dict(loss=["mse", "binary_crossentropy"], metrics=["mae", "mse"]),
+        "dict_loss_weights": {
+            "loss": {"reg": "mse", "cls": "binary_crossentropy"},
+            "loss_weights": {"reg": 1.0, "cls": 0.5},
+            "metrics": {"reg": ["mae"], "cls": ["accuracy"]},
+        },
+        "list_of_lists": {"loss": ["mse", "binary_crossentropy"], "metrics": [["mae"], ["accuracy", "mse"]]},
+        "one_per_output": {"loss": ["mse", "binary_crossentropy"], "metrics": ["mae", "mse"]},
     }[case]
     x, y = task(32)
     model = two_headed()

@@ -132,7 +132,7 @@ def test_json_and_weights_round_trips(kind, tmp_path):
 
 
 def test_shared_layers_stay_shared_after_loading(tmp_path):
-    model, x, _ = shared_and_nested()
+    model, _x, _ = shared_and_nested()
     model.save(tmp_path / "shared.keras")
     loaded = load_model(tmp_path / "shared.keras")
     shared = loaded.get_layer("shared")
