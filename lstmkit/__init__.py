@@ -48,3 +48,13 @@ __all__ = [
     "set_device",
     "utils",
 ]
+
+
+def __getattr__(name):
+    """``lstmkit.export`` and ``lstmkit.wrappers`` load on first use: they need optional packages (onnx,
+    scikit-learn) that ``import lstmkit`` should not pay for."""
+    if name in ("export", "wrappers"):
+        import importlib
+
+        return importlib.import_module(f"lstmkit.{name}")
+    raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
