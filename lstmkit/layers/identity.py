@@ -31,7 +31,6 @@ class ActivityRegularization(Layer):
         super().__init__(**kwargs)
         self._regularizer = regularizers.L1L2(l1=l1, l2=l2)  # validates: l1, l2 >= 0
         self.l1, self.l2 = self._regularizer.l1, self._regularizer.l2
-        self._activity_penalty = None  # the penalty of the latest call
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -40,14 +39,8 @@ class ActivityRegularization(Layer):
         penalty = self._regularizer(inputs)
         if inputs.dim() and inputs.shape[0]:
             penalty = penalty / inputs.shape[0]
-        self._activity_penalty = penalty
+        self.add_loss(penalty)  # joins the loss of the current fit/evaluate step; also in layer.losses
         return inputs
-
-    def regularization_losses(self):
-        # The penalty of the values this layer saw in the current forward pass (the training loop asks for
-        # the penalties right after the forward pass).
-        own = [] if self._activity_penalty is None else [self._activity_penalty]
-        return own + super().regularization_losses()
 
     def get_config(self):
         return {**super().get_config(), "l1": self.l1, "l2": self.l2}

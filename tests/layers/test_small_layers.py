@@ -283,3 +283,12 @@ def test_cudnn_layers_other_errors():
         CuDNNGRU(4, time_major=True)
     with pytest.raises(ValueError, match="kernel_constraint is not supported by lstmkit yet"):
         CuDNNLSTM(4, kernel_constraint="max_norm")
+
+
+def test_activity_regularization_loss_is_in_layer_losses(rng):
+    x = rng.normal(size=(8, 3)).astype("float32")
+    layer = ActivityRegularization(l1=0.5)
+    out = layer(_t(x))
+    (penalty,) = layer.losses  # the latest call's penalty, as in Keras
+    np.testing.assert_allclose(penalty.item(), 0.5 * np.abs(x).sum() / 8, rtol=1e-6)
+    np.testing.assert_array_equal(out.numpy(), x)
