@@ -78,15 +78,15 @@ def clone_compiled(model):
     """A new model with ``model``'s architecture and compile settings and fresh weights (Keras's
     ``clone_model`` followed by the same ``compile``): every fit of a wrapper starts anew."""
     from lstmkit import optimizers
-    from lstmkit.models import model_from_json
+    from lstmkit.models.cloning import clone_model
 
     check_compiled(model, "model=")
     try:
-        clone = model_from_json(model.to_json())
+        clone = clone_model(model)
     except (TypeError, ValueError) as error:
         raise ValueError(
-            f"Cannot rebuild model '{model.name}' from its configuration ({error}). Pass a function that builds "
-            "and compiles the model instead: model=build_model, with model_kwargs=... for its arguments."
+            f"Cannot clone model '{model.name}' ({error}). Pass a function that builds and compiles the model "
+            "instead: model=build_model, with model_kwargs=... for its arguments."
         ) from error
     compiled = model.compiled
     clone.compile(
