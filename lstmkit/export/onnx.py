@@ -28,7 +28,7 @@ import torch
 
 from lstmkit import backend
 from lstmkit.export.recurrent import RecurrentExport, without_carried_states
-from lstmkit.export.verify import OnnxExportError, require_onnxruntime, verify_onnx
+from lstmkit.export.verify import OnnxExportError, require_onnx_packages, verify_onnx
 from lstmkit.layers.base import format_shape
 from lstmkit.layers.rnn.base import RNN
 
@@ -260,7 +260,27 @@ def _trace(module, plan: _Plan, opset_version: int) -> tuple[bytes, list[str]]:
             training=torch.onnx.TrainingMode.EVAL,
         )
     tracer = [str(w.message) for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
-    return buffer.getvalue(), tracer
+    return _positive_transpose_axes(buffer.getvalue()), tracer
+
+
+def _positive_transpose_axes(onnx_bytes: bytes) -> bytes:
+    """The TorchScript exporter writes ``movedim(-1, 1)`` as a Transpose with negative axes, which ONNX
+    does not allow (onnxruntime refuses the file); a permutation of n axes counts them modulo n."""
+    import onnx
+
+    model = onnx.load_from_string(onnx_bytes)
+    changed = False
+    for node in model.graph.node:
+        if node.op_type != "Transpose":
+            continue
+        for attribute in node.attribute:
+            if attribute.name == "perm" and any(p < 0 for p in attribute.ints):
+                rank = len(attribute.ints)
+                fixed = [p % rank for p in attribute.ints]
+                del attribute.ints[:]
+                attribute.ints.extend(fixed)
+                changed = True
+    return model.SerializeToString() if changed else onnx_bytes
 
 
 # ---------------------------------------------------------------------- verification cases
@@ -324,8 +344,7 @@ def to_onnx(
         raise TypeError(f"states must be True or False. Received: states={states!r}")
     if isinstance(opset_version, bool) or not isinstance(opset_version, int) or opset_version < _MIN_OPSET:
         raise ValueError(f"opset_version must be an integer >= {_MIN_OPSET}. Received: {opset_version!r}")
-    if verify:
-        require_onnxruntime()
+    require_onnx_packages()
     path = os.fspath(filepath)
     specs = _input_specs(model, input_shape)
     was_training = model.training

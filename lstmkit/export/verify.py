@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["OnnxExportError", "require_onnxruntime", "verify_onnx"]
+__all__ = ["OnnxExportError", "require_onnx_packages", "verify_onnx"]
 
 
 class OnnxExportError(ValueError):
     """The model cannot be exported, or the exported file does not compute what the model computes."""
 
 
-def require_onnxruntime():
-    """The onnxruntime module, or an ImportError saying how to install it."""
+def require_onnx_packages():
+    """The onnxruntime module once onnx and onnxruntime are both importable, else an ImportError saying
+    how to install them."""
     try:
+        import onnx  # noqa: F401 - the exporter edits the written graph with it
         import onnxruntime
-    except ImportError:
+    except ImportError as error:
         raise ImportError(
-            "ONNX export needs the packages onnx and onnxruntime (onnxruntime checks the exported file). "
-            "Install them with: pip install 'lstmkit[onnx]'"
+            f"ONNX export needs the packages onnx and onnxruntime (onnxruntime checks the exported file); "
+            f"{error}. Install them with: pip install 'lstmkit[onnx]'"
         ) from None
     return onnxruntime
 
 
 def session(onnx_bytes: bytes):
     """An onnxruntime CPU session for the model in ``onnx_bytes`` (runtime warnings silenced)."""
-    onnxruntime = require_onnxruntime()
+    onnxruntime = require_onnx_packages()
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only
     return onnxruntime.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])

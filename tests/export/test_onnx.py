@@ -21,6 +21,7 @@ from lstmkit.layers import (
     LSTM,
     RNN,
     Bidirectional,
+    ConvLSTM1D,
     Dense,
     Dropout,
     Embedding,
@@ -252,6 +253,15 @@ def test_a_user_cell_fixes_the_time_axis(tmp_path):
     with pytest.warns(UserWarning, match="MinimalCell"):
         result = to_onnx(model, tmp_path / "c.onnx", verbose=False)
     assert result.fixed_timesteps == 4 and result.max_abs_error <= 1e-5
+
+
+def test_layers_that_move_axes_from_the_end_export(tmp_path):
+    # ConvLSTM1D moves its channel axis with movedim(-1, ...), which the tracer writes as a Transpose with
+    # negative axes that onnxruntime refuses: the exporter makes them positive.
+    model = Sequential([ConvLSTM1D(3, 2, return_sequences=True, input_shape=(4, 6, 1)), Dense(1)])
+    with pytest.warns(UserWarning, match="ConvLSTM1D|takes exactly 4 timesteps"):
+        result = to_onnx(model, tmp_path / "conv_lstm.onnx", verbose=False)
+    assert result.max_abs_error <= 1e-5 and result.fixed_timesteps == 4
 
 
 def test_model_export_is_keras_method_and_refuses_other_formats(tmp_path, capsys):
