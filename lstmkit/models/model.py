@@ -228,6 +228,26 @@ class Model(Layer):
     def describe_output_fix(self) -> str:
         return ""
 
+    # ------------------------------------------------------------------ data in several inputs
+    @property
+    def input_dtypes(self) -> list[str]:
+        """'int' or 'float' per input (token ids stay integers)."""
+        return [self.input_dtype]
+
+    def flatten_inputs(self, x, what: str = "x") -> list:
+        """The data of each input, in input order. A subclassed model takes a list or tuple of arrays as
+        several inputs (Keras 3 hands the list to ``call``); anything else is one input."""
+        from lstmkit.training.structures import array_like
+
+        if isinstance(x, dict):
+            raise TypeError(
+                f"{what} is a dict of inputs, but model '{self.name}' is not a graph model with named inputs. "
+                "Pass one array, or build a keras.Model(inputs={...}, outputs=...) whose inputs have those names."
+            )
+        if isinstance(x, (list, tuple)) and len(x) > 1 and all(array_like(v) for v in x):
+            return list(x)
+        return [x]
+
     def check_input_values(self, x) -> None:
         """Checks of the input values that need the whole data set once (token ids against an Embedding's
         vocabulary), so that no per-batch device synchronisation is needed later."""

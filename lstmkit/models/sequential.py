@@ -8,6 +8,7 @@ predecessor's output is reported at ``add()``, with the fix.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from lstmkit.graph.keras_tensor import KerasTensor
@@ -170,6 +171,25 @@ class Sequential(Model):
             self._infer_shapes((None,) + tuple(x_shape[1:]))
         else:
             first.check_input_shape((None,) + tuple(x_shape[1:]))
+
+    def flatten_inputs(self, x, what: str = "x") -> list:
+        """A Sequential model has one input: a list is data (nested lists, per-sample arrays), but a list of
+        whole batches — arrays with the model's input rank — is refused: that is several inputs."""
+        from lstmkit.training.structures import array_like
+
+        if isinstance(x, dict):
+            return super().flatten_inputs(x, what)
+        if isinstance(x, (list, tuple)) and len(x) > 1 and all(array_like(v) for v in x):
+            declared = self.declared_input_shape
+            rank = len(declared) if declared else (self.stack[0].expected_ndim if self.stack else None)
+            if rank is not None and {np.ndim(v) for v in x} == {rank} and len({len(v) for v in x}) == 1:
+                raise ValueError(
+                    f"{what} is a list of {len(x)} arrays of shapes {[format_shape(np.shape(v)) for v in x]}, but "
+                    f"Sequential model '{self.name}' has one input of rank {rank}: several inputs need a graph model, "
+                    "e.g. keras.Model([input_a, input_b], outputs). To feed one array, stack or concatenate them "
+                    "(np.concatenate([...], axis=-1) for extra features)."
+                )
+        return [x]
 
     def _layers_unbuilt(self) -> bool:
         return any(not layer.built for layer in self.stack)

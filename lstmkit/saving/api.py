@@ -46,6 +46,11 @@ def _serialized_model(model) -> dict:
     return {"class_name": type(model).__name__, "config": model.get_config()}
 
 
+def _is_model(obj) -> bool:
+    """A model describes itself (``build_config``) and trains (``fit``); saving needs nothing more."""
+    return callable(getattr(obj, "build_config", None)) and callable(getattr(obj, "fit", None))
+
+
 def save_model(
     model,
     filepath,
@@ -85,9 +90,7 @@ def save_model(
     check_keras_save_options(
         "save", save_format=save_format, options=options, signatures=signatures, zipped=zipped
     )
-    from lstmkit.models.model import Model
-
-    if not isinstance(model, Model):
+    if not _is_model(model):
         raise TypeError(
             f"save_model needs an lstmkit model. Received: {model!r} (type {type(model).__name__})."
         )
@@ -109,8 +112,6 @@ def save_model(
 def model_from_config(config, custom_objects=None, source="the config"):
     """A new (unbuilt or built, as the config says) model from ``{"class_name", "config"}``."""
     from lstmkit.layers.serialization import deserialize
-    from lstmkit.models.model import Model
-    from lstmkit.models.sequential import Sequential  # noqa: F401 - registers Sequential for deserialize
 
     if (
         not isinstance(config, dict)
@@ -122,7 +123,7 @@ def model_from_config(config, custom_objects=None, source="the config"):
             f"{str(config)[:200]}"
         )
     model = deserialize({"class_name": config["class_name"], "config": config["config"]}, custom_objects)
-    if not isinstance(model, Model):
+    if not _is_model(model):
         raise TypeError(
             f"{source} describes a {type(model).__name__} layer, not a model. Wrap it: Sequential([layer])."
         )

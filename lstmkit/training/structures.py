@@ -5,11 +5,10 @@ order) otherwise; y likewise per output (in ``model.outputs`` order); sample wei
 output, or a list per output. One-input, one-output models keep plain tensors everywhere, so the common case
 costs nothing extra.
 
-What counts as several inputs: for a graph model, a list/tuple in ``model.inputs`` order or a dict by input
-name (a one-input model takes its array as is). For a Sequential model a list is data, as before: nested
-lists of numbers, or a list of per-sample arrays — but a list of whole batches (arrays with the model's
-input rank) is refused with an explanation. A subclassed model takes a list or tuple of arrays as several
-inputs, as Keras 3 does.
+What counts as several inputs is the model's to say (``Model.flatten_inputs``): for a graph model, a
+list/tuple in ``model.inputs`` order or a dict by input name; for a Sequential model a list is data (nested
+lists of numbers, or per-sample arrays), and a list of whole batches is refused with an explanation; a
+subclassed model takes a list or tuple of arrays as several inputs, as Keras 3 does.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lstmkit.layers.base import format_shape
-
 __all__ = [
+    "array_like",
     "batch_size_of",
     "first",
     "input_kinds",
@@ -65,57 +63,22 @@ def shapes(value):
     return (None,) + tuple(value.shape[1:])
 
 
-def _array_like(value) -> bool:
+def array_like(value) -> bool:
     return isinstance(value, (np.ndarray, torch.Tensor)) or (
         hasattr(value, "to_numpy") and hasattr(value, "dtypes")
     )
 
 
-def input_count(model) -> int | None:
-    """How many inputs the model takes: known for graph models (1 for Sequential), None for subclassed ones."""
-    if hasattr(model, "stack"):  # Sequential
-        return 1
-    graph = getattr(model, "graph", None)
-    return len(graph.inputs) if graph is not None else None
-
-
 def split_inputs(model, x, what: str = "x") -> list:
-    """The raw data of each input, in input order (one entry for a one-input model)."""
-    if hasattr(model, "flatten_inputs"):  # a graph model knows its inputs and their names
-        return model.flatten_inputs(x, what)
-    if isinstance(x, dict):
-        raise TypeError(
-            f"{what} is a dict of inputs, but model '{model.name}' is not a graph model with named inputs. Pass "
-            "one array, or build a keras.Model(inputs={...}, outputs=...) whose inputs have those names."
-        )
-    count = input_count(model)
-    if count == 1 and isinstance(x, (list, tuple)) and len(x) > 1 and all(_array_like(v) for v in x):
-        ranks = {np.ndim(v) for v in x}
-        wanted = _input_rank(model)
-        if wanted is not None and ranks == {wanted} and len({len(v) for v in x}) == 1:
-            raise ValueError(
-                f"{what} is a list of {len(x)} arrays of shapes {[format_shape(np.shape(v)) for v in x]}, but model "
-                f"'{model.name}' has one input of rank {wanted}: several inputs need a graph model, e.g. "
-                "keras.Model([input_a, input_b], outputs). To feed one array, stack or concatenate them "
-                "(np.concatenate([...], axis=-1) for extra features)."
-            )
-    if count is None and isinstance(x, (list, tuple)) and len(x) > 1 and all(_array_like(v) for v in x):
-        return list(x)  # a subclassed model with several inputs (Keras 3 passes the list to call)
-    return [x]
-
-
-def _input_rank(model) -> int | None:
-    declared = getattr(model, "declared_input_shape", None)
-    if declared:
-        return len(declared)
-    layers = getattr(model, "layers", [])
-    return getattr(layers[0], "expected_ndim", None) if layers else None
+    """The raw data of each input, in input order (one entry for a one-input model): the model says how
+    it reads a list or a dict (``Model.flatten_inputs``)."""
+    return model.flatten_inputs(x, what)
 
 
 def input_kinds(model, count: int) -> list[str]:
     """'int' or 'float' per input (token ids for Embedding inputs stay integers)."""
-    kinds = getattr(model, "input_dtypes", None)
-    if kinds and len(kinds) == count:
+    kinds = model.input_dtypes
+    if len(kinds) == count:
         return list(kinds)
     return [model.input_dtype] * count if count == 1 else ["float"] * count
 
@@ -147,10 +110,10 @@ def split_targets(y, names: list[str], what: str = "y") -> list:
             )
         return [y.get(name) for name in names]
     if count == 1:
-        if isinstance(y, (list, tuple)) and len(y) == 1 and _array_like(y[0]):
+        if isinstance(y, (list, tuple)) and len(y) == 1 and array_like(y[0]):
             return [y[0]]
         return [y]
-    if not isinstance(y, (list, tuple)) or len(y) != count or not all(_array_like(v) or v is None for v in y):
+    if not isinstance(y, (list, tuple)) or len(y) != count or not all(array_like(v) or v is None for v in y):
         got = f"a list of {len(y)} entries" if isinstance(y, (list, tuple)) else "one array"
         raise ValueError(
             f"The model has {count} outputs {names}, but {what} is {got}. Pass one target array per output, in "
