@@ -78,6 +78,57 @@ class TimeseriesDataset(PyDataset):
         if self._rng is not None:
             self._rng.shuffle(self.positions)
 
+    # ------------------------------------------------------------------ tf.data's methods that tutorials call
+    def _view(self, positions, batch_size):
+        """A dataset over some of these windows, in their current order (not reshuffled)."""
+        return TimeseriesDataset(
+            self.data,
+            self.targets,
+            np.array(positions),
+            self.start_index,
+            self.sequence_length,
+            self.sampling_rate,
+            batch_size,
+            False,
+            self.seed,
+        )
+
+    def _windows_of(self, batches: int) -> int:
+        return batches if self.batch_size is None else batches * self.batch_size
+
+    def take(self, count):
+        """The first ``count`` batches (all of them for ``count=-1``), e.g. ``for x, y in ds.take(1)``."""
+        count = check_int(count, "count", minimum=-1, owner="take")
+        return self if count == -1 else self._view(self.positions[: self._windows_of(count)], self.batch_size)
+
+    def skip(self, count):
+        """Every batch after the first ``count``."""
+        count = check_int(count, "count", minimum=0, owner="skip")
+        return self._view(self.positions[self._windows_of(count) :], self.batch_size)
+
+    def unbatch(self):
+        """One window per item, without the batch axis."""
+        return self._view(self.positions, None)
+
+    def batch(self, batch_size):
+        """The windows in batches of ``batch_size`` (of an unbatched dataset)."""
+        return self._view(self.positions, check_int(batch_size, "batch_size", minimum=1, owner="batch"))
+
+    def as_numpy_iterator(self):
+        """Iterate the items (already NumPy arrays here)."""
+        return iter(self)
+
+    def cardinality(self):
+        """The number of batches (an int, with ``.numpy()`` as tf.data's result has)."""
+        return _Count(len(self))
+
+
+class _Count(int):
+    """An int that also answers ``.numpy()``, as ``tf.data.Dataset.cardinality()``'s tensor does."""
+
+    def numpy(self):
+        return int(self)
+
 
 def timeseries_dataset_from_array(
     data,

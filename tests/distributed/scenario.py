@@ -168,6 +168,8 @@ def main(out, r, result):
     model(record=True).fit(loader, epochs=2, verbose=0, callbacks=[EpochMark()])
     result["seen_dataloader"] = {str(k): v for k, v in RECORDED.items()}
 
+    graph_part(r, result)
+
     try:
         model(stateful=True).fit(x[:48], y[:48], batch_size=B, shuffle=False, verbose=0)
     except ValueError as error:
@@ -176,6 +178,56 @@ def main(out, r, result):
         model().fit(x[: 40 - r], y[: 40 - r], batch_size=B, verbose=0)
     except ValueError as error:
         result["mismatch_error"] = str(error)
+
+
+def graph_model():
+    """Two inputs (a sequence, static features), two outputs (a value, a probability)."""
+    import lstmkit as keras
+    from lstmkit import layers
+
+    seq, static = keras.Input((T, F), name="seq"), keras.Input((3,), name="static")
+    merged = layers.concatenate([LSTM(4)(seq), Dense(2)(static)])
+    m = keras.Model(
+        [seq, static], {"value": Dense(1)(merged), "prob": Dense(1, activation="sigmoid")(merged)}
+    )
+    m.compile("adam", loss={"value": "mse", "prob": "binary_crossentropy"}, metrics={"prob": ["accuracy"]})
+    return m
+
+
+def graph_data(n, seed):
+    x, y = data(n, seed)
+    static = np.random.default_rng(seed + 50).normal(size=(n, 3)).astype("float32")
+    return {"seq": x, "static": static}, {"value": y, "prob": (y > y.mean()).astype("float32")}
+
+
+def graph_part(r, result):
+    """The guarantees of the Sequential part, for a graph model with several inputs and outputs."""
+    set_random_seed(200 + r)
+    g = graph_model()
+    result["graph_initial"] = weights(g)
+    x, y = graph_data(37, 8)  # 37 = 2 x 2 x 8 + 5: a short last step
+    history = g.fit(x, y, batch_size=B, epochs=2, shuffle=True, verbose=0)
+    result["graph_history"], result["graph_final"] = history.history, weights(g)
+    if r == 0:
+        ref = graph_model()
+        ref.set_weights([np.asarray(w, dtype="float32") for w in result["graph_initial"]])
+        ref_history = ref.fit(
+            x, y, batch_size=B * world_size(), epochs=2, shuffle=False, verbose=0, distributed=False
+        )
+        result["graph_reference_history"] = ref_history.history
+    unshuffled = graph_model()
+    unshuffled.set_weights([np.asarray(w, dtype="float32") for w in result["graph_initial"]])
+    result["graph_unshuffled"] = unshuffled.fit(
+        x, y, batch_size=B, epochs=2, shuffle=False, verbose=0
+    ).history
+    predicted = g.predict(x, batch_size=3, verbose=0)
+    local = g.predict(x, batch_size=3, verbose=0, distributed=False)
+    result["graph_predict"] = {k: v.tolist() for k, v in predicted.items()}
+    result["graph_predict_local"] = {k: v.tolist() for k, v in local.items()}
+    result["graph_evaluate"] = g.evaluate(x, y, batch_size=5, verbose=0, return_dict=True)
+    result["graph_evaluate_local"] = g.evaluate(
+        x, y, batch_size=5, verbose=0, return_dict=True, distributed=False
+    )
 
 
 def setup_failure(out, r, result):

@@ -174,6 +174,22 @@ def test_predict_under_torchrun_returns_everything_in_order(main_run):
     assert r0["predict"] == r1["predict"]
 
 
+def test_graph_models_train_evaluate_and_predict_under_torchrun(main_run):
+    _, (r0, r1) = main_run
+    assert r0["graph_final"] == r1["graph_final"] and r0["graph_history"] == r1["graph_history"]
+    assert sorted(r0["graph_history"]) == ["loss", "prob_accuracy", "prob_loss", "value_loss"]
+    # Unshuffled, 2 processes x batch 8 take the steps of one process with batch 16 (same initial weights).
+    for key, values in r0["graph_reference_history"].items():
+        np.testing.assert_allclose(r0["graph_unshuffled"][key], values, rtol=LOSS_RTOL, err_msg=key)
+    for r in (r0, r1):
+        for name in ("value", "prob"):
+            np.testing.assert_allclose(
+                r["graph_predict"][name], r["graph_predict_local"][name], rtol=1e-6, atol=1e-7
+            )
+        for key, value in r["graph_evaluate_local"].items():
+            assert r["graph_evaluate"][key] == pytest.approx(value, rel=1e-5)
+
+
 def test_stateful_models_are_refused_with_a_clear_error(main_run):
     _, (r0, r1) = main_run
     for r in (r0, r1):

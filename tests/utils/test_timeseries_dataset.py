@@ -165,3 +165,20 @@ def test_type_and_index_errors():
     ds = timeseries_dataset_from_array(np.arange(10), None, sequence_length=2, batch_size=4)
     with pytest.raises(IndexError, match=r"the dataset has 3 batches \(0\.\.2\); received index 3\."):
         ds[3]
+
+
+def test_dataset_methods_that_tutorials_call():
+    series = np.arange(20, dtype="float32")
+    ds = timeseries_dataset_from_array(series[:-3], series[3:], sequence_length=3, batch_size=4)
+    assert int(ds.cardinality()) == ds.cardinality().numpy() == len(ds) == 4  # 15 windows -> 4 batches
+    first = list(ds.take(1))
+    assert len(first) == 1
+    x, y = first[0]
+    np.testing.assert_array_equal(x, [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]])
+    np.testing.assert_array_equal(y, [3, 4, 5, 6])
+    assert len(ds.take(-1)) == 4 and len(ds.skip(2)) == 2
+    np.testing.assert_array_equal(next(iter(ds.skip(3)))[0], [[12, 13, 14], [13, 14, 15], [14, 15, 16]])
+    windows = list(ds.unbatch().as_numpy_iterator())
+    assert len(windows) == 15 and windows[5][0].shape == (3,) and windows[5][1] == 8
+    rebatched = ds.unbatch().batch(8)
+    assert len(rebatched) == 2 and next(iter(rebatched))[0].shape == (8, 3)
