@@ -195,7 +195,7 @@ def _plan(model, module, specs, dynamic_time: bool) -> _Plan:
             try:
                 second_length = first_length + _EXTRA_TIMESTEPS
                 second = module(*_example(specs, 2, second_length, 1), *_zero_states(recurrent, 2))
-            except (ValueError, RuntimeError) as error:
+            except (ValueError, TypeError, IndexError, RuntimeError) as error:  # a layer tied to one length
                 first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
                 reasons.append(f"the model computes only at {first_length} timesteps ({first_line})")
     time_free = timed and not reasons
