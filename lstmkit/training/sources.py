@@ -75,6 +75,9 @@ class ArraySource(BatchSource):
         if self.shuffle == "batch":
             starts = [starts[i] for i in torch.randperm(len(starts)).tolist()]
         for start in starts:
+            if order is None and start == 0 and self.batch_size >= self.n:
+                yield self.x, self.y, self.weights  # the whole data is the batch: no indexing to do
+                continue
             rows = slice(start, min(start + self.batch_size, self.n))
             if order is not None:
                 rows = order[rows]
