@@ -29,8 +29,10 @@ eagerly with the same results. Stateful recurrent layers and torchrun runs alway
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
+import types
 import warnings
 
 import torch
@@ -152,6 +154,11 @@ class _Compiler:
         )
 
     def compile(self, fn):
+        """``torch.compile(fn)`` through inductor, counting graphs. ``fn`` gets a code object of its own
+        first: torch.compile keeps compiled graphs per code object, so without it every model compiled in
+        a process would add an entry to one shared cache (8 models reach its limit, after which nothing
+        compiles) and the guards that tell the models apart would be skipped after the first call."""
+        fn = _own_code(fn)
         device = self.model.current_device()
 
         def backend(graph, example_inputs):
@@ -162,6 +169,15 @@ class _Compiler:
             return compile_fx(graph, example_inputs, config_patches=patches)
 
         return torch.compile(fn, backend=backend, dynamic=False)
+
+
+_code_ids = itertools.count()
+
+
+def _own_code(fn):
+    """A copy of the plain function ``fn`` whose code object is new (and so uncached by torch.compile)."""
+    code = fn.__code__.replace(co_name=f"{fn.__code__.co_name}_lstmkit_{next(_code_ids)}")
+    return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
 
 
 def _compiler_for(model) -> _Compiler:
@@ -428,7 +444,12 @@ class _CompiledForward:
                 if _uses_fused_kernel(self.model, x, training=False):
                     self.eager_only = True  # the fused kernels are the work: nothing to compile
                     return self.model(x, training=False)
-                self.fn = self.compiler.compile(self._forward)
+                forward = self._forward
+
+                def infer(x):
+                    return forward(x)
+
+                self.fn = self.compiler.compile(infer)
             # Always a new tensor: a view of the caller's data and a padded copy differ in what
             # torch.compile guards on (made outside / inside inference mode), which would compile twice.
             batch = _pad(x, self.batch) if n < self.batch else pytree.tree_map(torch.clone, x)

@@ -26,6 +26,16 @@ pytestmark = [
 SAMPLES, BATCH, STEPS, FEATURES = 20, 8, 5, 3  # 3 batches per epoch, the last of 4 samples
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_graph_per_function():
+    """torch.compile's limit of graphs per function set to 1: every model compiled here (several of the
+    same architecture) must get a cache of its own, or the second one would silently run eagerly."""
+    import torch._dynamo.config as dynamo_config
+
+    with dynamo_config.patch(recompile_limit=1):
+        yield
+
+
 def _fused_model():
     return Sequential(
         [
