@@ -104,9 +104,19 @@ class Activation(Layer):
 
 # Keras 2's `keras.layers.core` also held these; they live in their own modules (which do not import
 # this one, so there is no import cycle).
+from lstmkit.layers.identity import ActivityRegularization
 from lstmkit.layers.lambda_layer import Lambda
 from lstmkit.layers.masking import Masking
 from lstmkit.layers.regularization import Dropout
 from lstmkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 
-__all__ += ["Dropout", "Flatten", "Lambda", "Masking", "Permute", "RepeatVector", "Reshape"]
+__all__ += [
+    "ActivityRegularization",
+    "Dropout",
+    "Flatten",
+    "Lambda",
+    "Masking",
+    "Permute",
+    "RepeatVector",
+    "Reshape",
+]

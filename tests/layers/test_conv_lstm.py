@@ -276,3 +276,22 @@ def test_bidirectional_conv_lstm2d(rng):
     backward.set_weights(wrapped.get_weights()[3:])
     np.testing.assert_allclose(out[..., 2:].detach().numpy(), backward(x).flip(1).detach().numpy(), atol=1e-6)
     assert len(forward_weights) == 3 and wrapped.count_params() == 2 * (3 * 3 * 1 * 8 + 3 * 3 * 2 * 8 + 8)
+
+
+def test_functional_model_with_conv_lstm_states_saves_and_loads(tmp_path, rng):
+    import lstmkit
+    from lstmkit.layers import Conv2D as Conv
+    from lstmkit.layers import Input, PReLU, TimeDistributed
+    from lstmkit.layers.core import ActivityRegularization  # Keras 2's path
+
+    inputs = Input((4, 6, 6, 1))
+    frames = TimeDistributed(Conv(3, 3, padding="same"))(inputs)
+    _, h, _ = ConvLSTM2D(2, 3, padding="same", return_sequences=True, return_state=True)(frames)
+    pooled = GlobalMaxPooling2D()(ActivityRegularization(l2=1e-3)(h))
+    model = lstmkit.Model(inputs, Dense(2, activation="softmax")(PReLU()(pooled)))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = rng.normal(size=(8, 4, 6, 6, 1)).astype("float32")
+    model.fit(x, rng.integers(0, 2, 8), epochs=1, verbose=0)
+    model.save(tmp_path / "frames.keras")
+    loaded = lstmkit.models.load_model(tmp_path / "frames.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=0, atol=1e-6)
