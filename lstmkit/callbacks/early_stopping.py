@@ -5,14 +5,9 @@ from __future__ import annotations
 import torch
 
 from lstmkit.callbacks.monitor import MonitorCallback, say
+from lstmkit.utils.checks import check_int, check_number
 
 __all__ = ["EarlyStopping"]
-
-
-def _non_negative_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{what} must be an integer >= 0. Received: {what}={value!r}")
-    return value
 
 
 class EarlyStopping(MonitorCallback):
@@ -45,11 +40,11 @@ class EarlyStopping(MonitorCallback):
         start_from_epoch=0,
     ):
         super().__init__(monitor, mode, min_delta=min_delta)
-        self.patience = _non_negative_int(patience, "patience")
+        self.patience = check_int(patience, "patience", 0, owner="EarlyStopping")
         self.verbose = verbose
-        self.baseline = None if baseline is None else float(baseline)
+        self.baseline = check_number(baseline, "baseline", allow_none=True, owner="EarlyStopping")
         self.restore_best_weights = bool(restore_best_weights)
-        self.start_from_epoch = _non_negative_int(start_from_epoch, "start_from_epoch")
+        self.start_from_epoch = check_int(start_from_epoch, "start_from_epoch", 0, owner="EarlyStopping")
         self.wait = 0
         self.stopped_epoch = 0
         self.best_epoch = 0

@@ -16,6 +16,7 @@ import numpy as np
 
 from lstmkit.callbacks.base import Callback
 from lstmkit.callbacks.monitor import MonitorCallback, say
+from lstmkit.utils.checks import check_int, check_number
 from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["LearningRateScheduler", "ReduceLROnPlateau"]
@@ -142,18 +143,13 @@ class ReduceLROnPlateau(MonitorCallback):
             ],
         )
         super().__init__(monitor, mode, min_delta=min_delta)
-        factor = float(factor)
-        if not 0.0 <= factor < 1.0:
-            raise ValueError(
-                "ReduceLROnPlateau needs 0 <= factor < 1 (it multiplies the learning rate). Received: "
-                f"factor={factor}"
-            )
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0. Received: {name}={value!r}")
-        min_lr = float(min_lr)
-        if not math.isfinite(min_lr) or min_lr < 0:
-            raise ValueError(f"min_lr must be a number >= 0. Received: min_lr={min_lr}")
+        owner = "ReduceLROnPlateau"
+        factor = check_number(
+            factor, "factor (it multiplies the learning rate)", 0, 1, owner=owner, exclusive_maximum=True
+        )
+        patience = check_int(patience, "patience", 0, owner=owner)
+        cooldown = check_int(cooldown, "cooldown", 0, owner=owner)
+        min_lr = check_number(min_lr, "min_lr", 0, owner=owner)
         self.factor, self.patience, self.cooldown, self.min_lr = factor, patience, cooldown, min_lr
         self.verbose = verbose
         self.wait = 0

@@ -7,6 +7,7 @@ import os
 from lstmkit import backend
 from lstmkit.callbacks.hooks import add_hooks
 from lstmkit.callbacks.monitor import MonitorCallback, say
+from lstmkit.utils.checks import check_int
 from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["ModelCheckpoint"]
@@ -71,15 +72,16 @@ class ModelCheckpoint(MonitorCallback):
                 "ModelCheckpoint: options= is a TensorFlow SavedModel option that lstmkit does not have. "
                 f"Leave it out. Received: options={options!r}"
             )
-        if save_freq != "epoch" and (
-            isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1
-        ):
-            raise ValueError(
-                "save_freq must be 'epoch' or a positive number of batches. Received: "
-                f"save_freq={save_freq!r}"
+        if save_freq != "epoch":
+            if isinstance(save_freq, str):
+                raise ValueError(
+                    "save_freq must be 'epoch' or a positive number of batches. Received: "
+                    f"save_freq={save_freq!r}"
+                )
+            save_freq = check_int(
+                save_freq, "save_freq", 1, owner="ModelCheckpoint", meaning="batches, or 'epoch'"
             )
-        if period is not None and (isinstance(period, bool) or not isinstance(period, int) or period < 1):
-            raise ValueError(f"period must be a positive number of epochs. Received: period={period!r}")
+        period = check_int(period, "period", 1, allow_none=True, owner="ModelCheckpoint", meaning="epochs")
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)

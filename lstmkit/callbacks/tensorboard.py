@@ -18,6 +18,7 @@ import torch
 from lstmkit import backend
 from lstmkit.callbacks.base import Callback
 from lstmkit.callbacks.hooks import add_hooks
+from lstmkit.utils.checks import check_int
 from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["TensorBoard"]
@@ -39,9 +40,7 @@ def _summary_writer_class():
 
 
 def _non_negative_int(value, what):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{what} must be an integer >= 0. Received: {what}={value!r}")
-    return value
+    return check_int(value, what, 0, owner="TensorBoard")
 
 
 class TensorBoard(Callback):
@@ -104,13 +103,13 @@ class TensorBoard(Callback):
         self.write_steps_per_second = bool(write_steps_per_second)
         if update_freq == "batch":
             update_freq = 1
-        if update_freq != "epoch" and (
-            isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1
-        ):
-            raise ValueError(
-                "update_freq must be 'epoch', 'batch' or a positive number of batches. Received: "
-                f"update_freq={update_freq!r}"
-            )
+        if update_freq != "epoch":
+            if isinstance(update_freq, str):
+                raise ValueError(
+                    "update_freq must be 'epoch', 'batch' or a positive number of batches. Received: "
+                    f"update_freq={update_freq!r}"
+                )
+            update_freq = check_int(update_freq, "update_freq", 1, owner="TensorBoard", meaning="or 'epoch'")
         self.update_freq = update_freq
         if profile_batch not in (0, None, (0, 0), [0, 0]):
             raise ValueError(

@@ -31,6 +31,7 @@ from lstmkit.export.recurrent import RecurrentExport, without_carried_states
 from lstmkit.export.verify import OnnxExportError, require_onnx_packages, verify_onnx
 from lstmkit.layers.base import format_shape
 from lstmkit.layers.rnn.base import RNN
+from lstmkit.utils.checks import check_int
 
 __all__ = ["OnnxExport", "OnnxExportError", "to_onnx"]
 
@@ -342,8 +343,7 @@ def to_onnx(
     """
     if not isinstance(states, bool):
         raise TypeError(f"states must be True or False. Received: states={states!r}")
-    if isinstance(opset_version, bool) or not isinstance(opset_version, int) or opset_version < _MIN_OPSET:
-        raise ValueError(f"opset_version must be an integer >= {_MIN_OPSET}. Received: {opset_version!r}")
+    opset_version = check_int(opset_version, "opset_version", _MIN_OPSET)
     require_onnx_packages()
     path = os.fspath(filepath)
     specs = _input_specs(model, input_shape)

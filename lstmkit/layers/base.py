@@ -25,6 +25,7 @@ from lstmkit.layers.call_context import current_phase, phase
 from lstmkit.layers.layer_weights import KerasWeight, LayerWeights, child_layers
 from lstmkit.mixed_precision.policy import policy_of
 from lstmkit.utils import tree
+from lstmkit.utils.checks import check_int, is_int
 from lstmkit.utils.naming import reject_unknown_kwargs, snake_case, unique_name
 
 __all__ = ["InputShapeError", "KerasWeight", "Layer", "format_shape"]
@@ -470,9 +471,7 @@ def _makes_masks(cls) -> bool:
 
 
 def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer. Received: {what}={value!r}")
-    return int(value)
+    return check_int(value, what, 1)
 
 
 def _as_shape(shape, what: str) -> tuple:
@@ -486,6 +485,6 @@ def _as_shape(shape, what: str) -> tuple:
             f"{what} must be a tuple such as (timesteps, features). Received: {what}={shape!r}"
         ) from None
     for d in dims:
-        if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1):
+        if d is not None and (not is_int(d) or d < 1):
             raise ValueError(f"{what} must contain positive integers or None. Received: {what}={shape!r}")
     return tuple(None if d is None else int(d) for d in dims)

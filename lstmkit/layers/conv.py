@@ -8,11 +8,11 @@ output has ``ceil(steps / strides)`` steps, putting the odd extra step at the en
 
 from __future__ import annotations
 
-import numpy as np
 import torch.nn.functional as F
 
 from lstmkit import activations, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
+from lstmkit.utils.checks import check_int
 
 __all__ = ["Conv1D", "Convolution1D"]
 
@@ -20,9 +20,7 @@ __all__ = ["Conv1D", "Convolution1D"]
 # ---------------------------------------------------------------------------- argument checks
 def positive_int(value, what: str, owner: str) -> int:
     """``value`` as an int >= 1, or a ValueError naming ``owner`` and ``what``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{owner}: {what} must be a positive integer. Received: {what}={value!r}")
-    return int(value)
+    return check_int(value, what, 1, owner=owner)
 
 
 def one_int(value, what: str, owner: str) -> int:

@@ -11,9 +11,7 @@ __all__ = ["Activation", "Dense"]
 
 
 def _positive_units(units, owner: str) -> int:
-    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-        raise ValueError(f"{owner}: units must be a positive integer. Received: units={units!r}")
-    return units
+    return check_int(units, "units", 1, owner=owner)
 
 
 class Dense(Layer):
@@ -109,6 +107,7 @@ from lstmkit.layers.lambda_layer import Lambda
 from lstmkit.layers.masking import Masking
 from lstmkit.layers.regularization import Dropout
 from lstmkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from lstmkit.utils.checks import check_int
 
 __all__ += [
     "ActivityRegularization",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
+from lstmkit.utils.checks import check_number
 
 __all__ = ["Masking"]
 
@@ -28,14 +28,9 @@ class Masking(Layer):
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(mask_value, (bool, np.bool_)) or not isinstance(
-            mask_value, (int, float, np.integer, np.floating)
-        ):
-            raise TypeError(
-                f"Masking: mask_value must be a number (the padding value, e.g. 0.0 or -1.0). Received: "
-                f"mask_value={mask_value!r}"
-            )
-        self.mask_value = float(mask_value)
+        self.mask_value = check_number(
+            mask_value, "mask_value", owner="Masking", meaning="the padding value, e.g. 0.0 or -1.0"
+        )
 
     def check_input_shape(self, input_shape):
         if len(input_shape) < 2:

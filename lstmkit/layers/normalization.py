@@ -14,12 +14,12 @@ Either way ``y = (x - mean) / sqrt(variance + epsilon) * gamma + beta``.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from lstmkit import initializers, regularizers
 from lstmkit.layers.base import InputShapeError, KerasWeight, Layer, format_shape
+from lstmkit.utils.checks import check_int, check_number
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
@@ -27,23 +27,11 @@ _MASK_EPSILON = 1e-7  # Keras adds backend.epsilon() to the count of unmasked va
 
 
 def _number(value, what: str, owner: str, low: float, high: float | None = None) -> float:
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or value < low
-        or (high is not None and value > high)
-    ):
-        bound = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ValueError(f"{owner}: {what} must be a number {bound}. Received: {what}={value!r}")
-    return float(value)
+    return check_number(value, what, low, high, owner=owner)
 
 
 def _axis_int(value, owner: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"{owner}: axis must be an integer (e.g. -1 for the last axis). Received: axis={value!r}"
-        )
-    return int(value)
+    return check_int(value, "axis", None, owner=owner, meaning="e.g. -1 for the last axis")
 
 
 def _view(layer_name: str, name: str, tensor: torch.Tensor, trainable: bool) -> KerasWeight:

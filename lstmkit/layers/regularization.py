@@ -19,24 +19,17 @@ import torch.nn.functional as F
 
 from lstmkit.layers.base import Layer, format_shape
 from lstmkit.layers.conv import check_rank
+from lstmkit.utils.checks import check_int, check_number, is_int
 
 __all__ = ["Dropout", "GaussianNoise", "SpatialDropout1D"]
 
 
 def _fraction(value, what: str, owner: str) -> float:
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not 0 <= value <= 1
-    ):
-        raise ValueError(f"{owner}: {what} must be a number between 0 and 1. Received: {what}={value!r}")
-    return float(value)
+    return check_number(value, what, 0, 1, owner=owner)
 
 
 def _seed(seed, owner: str):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"{owner}: seed must be a non-negative integer or None. Received: seed={seed!r}")
-    return None if seed is None else int(seed)
+    return check_int(seed, "seed", 0, allow_none=True, owner=owner)
 
 
 class _RandomLayer(Layer):
@@ -99,7 +92,7 @@ class Dropout(_RandomLayer):
                 f"Received: noise_shape={noise_shape!r}"
             ) from None
         for d in dims:
-            if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1):
+            if d is not None and (not is_int(d) or d < 1):
                 raise ValueError(
                     f"Dropout: noise_shape must contain positive integers or None. Received: noise_shape={noise_shape!r}"
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from lstmkit.training.data import align_targets, check_same_length, to_tensor
@@ -19,6 +20,7 @@ from lstmkit.training.structures import (
     take,
     to_device,
 )
+from lstmkit.utils.checks import check_int
 
 __all__ = [
     "make_source",
@@ -33,7 +35,7 @@ __all__ = [
 def verbosity(verbose) -> int:
     if verbose == "auto":
         return 1
-    if verbose in (0, 1, 2) and not isinstance(verbose, float):
+    if verbose in (0, 1, 2) and not isinstance(verbose, (float, np.floating, bool, np.bool_)):
         return int(verbose)
     raise ValueError(f"verbose must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
 
@@ -41,25 +43,15 @@ def verbosity(verbose) -> int:
 def positive_batch_size(batch_size, default=32) -> int:
     if batch_size is None:
         return default
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(
-            f"batch_size must be a positive integer (samples per gradient step). Received: batch_size={batch_size!r}"
-        )
-    return batch_size
+    return check_int(batch_size, "batch_size", 1, meaning="samples per gradient step")
 
 
 def non_negative_int(value, what) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{what} must be an integer >= 0. Received: {what}={value!r}")
-    return value
+    return check_int(value, what, 0)
 
 
 def optional_steps(value, what):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive integer or None. Received: {what}={value!r}")
-    return value
+    return check_int(value, what, 1, allow_none=True)
 
 
 def stateful_batch(model, batch_size, n: int | None, action: str) -> int:

@@ -42,6 +42,7 @@ from lstmkit.training.predictions import collect_predictions
 from lstmkit.training.structures import batch_size_of, split_inputs, to_device
 from lstmkit.training.threads import cpu_run, work_per_op
 from lstmkit.utils import tree
+from lstmkit.utils.checks import check_int, is_int
 
 __all__ = ["evaluate", "fit", "predict", "predict_on_batch", "test_on_batch", "train_on_batch"]
 
@@ -129,10 +130,8 @@ def _detached(pred):
 
 
 def _validation_due(epoch: int, validation_freq) -> bool:
-    if isinstance(validation_freq, int):
-        if validation_freq < 1:
-            raise ValueError(f"validation_freq must be >= 1. Received: {validation_freq}")
-        return (epoch + 1) % validation_freq == 0
+    if is_int(validation_freq):
+        return (epoch + 1) % check_int(validation_freq, "validation_freq", 1) == 0
     return (epoch + 1) in set(validation_freq)
 
 

@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from lstmkit.utils.checks import check_int
+
 __all__ = ["set_random_seed"]
 
 
@@ -16,9 +18,7 @@ def set_random_seed(seed: int) -> None:
     After it, building and fitting the same model on the same data gives identical weights on the
     CPU. (On a GPU, cuDNN's recurrent kernels may still differ in the last bits between runs.)
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
-    seed = int(seed)
+    seed = check_int(seed, "seed", 0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from lstmkit.utils.checks import as_rows, check_int
+from lstmkit.utils.checks import as_rows, check_int, is_int
 from lstmkit.utils.py_dataset import PyDataset
 
 __all__ = ["TimeseriesDataset", "timeseries_dataset_from_array"]
@@ -56,7 +56,7 @@ class TimeseriesDataset(PyDataset):
 
     def __getitem__(self, index):
         n = len(self)
-        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+        if not is_int(index):
             raise TypeError(f"{_OWNER}: batches are indexed by integers; received {index!r}.")
         if not -n <= index < n:
             raise IndexError(f"{_OWNER}: the dataset has {n} batches (0..{n - 1}); received index {index}.")

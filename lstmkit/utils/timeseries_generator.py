@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmkit.utils.checks import as_rows, check_int
+from lstmkit.utils.checks import as_rows, check_int, is_int
 from lstmkit.utils.py_dataset import PyDataset
 
 __all__ = ["TimeseriesGenerator"]
@@ -116,7 +116,7 @@ class TimeseriesGenerator(PyDataset):
     def __getitem__(self, index):
         """Batch ``index`` as ``(samples, targets)`` (shapes in the class docstring)."""
         n = len(self)
-        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+        if not is_int(index):
             raise TypeError(f"TimeseriesGenerator indices are batch numbers (integers); received {index!r}.")
         if not -n <= index < n:
             raise IndexError(f"TimeseriesGenerator has {n} batches (0..{n - 1}); received index {index}.")

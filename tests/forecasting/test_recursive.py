@@ -150,7 +150,7 @@ def test_bad_target_steps_and_values(rng):
         recursive_forecast(model, window, 2, target=5)
     with pytest.raises(ValueError, match="target='x' is not a column of the window"):
         recursive_forecast(model, pd.DataFrame(window, columns=["a", "b"]), 2, target="x")
-    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
         recursive_forecast(model, window, 0, target=0, covariates=np.zeros((1, 1)))
     with pytest.raises(ValueError, match="NaN or infinite"):
         recursive_forecast(model, np.full((3, 2), np.nan), 2, target=0, covariates=np.zeros((2, 1)))

@@ -118,7 +118,7 @@ def test_bad_arguments(kwargs, message):
 
 
 def test_bad_types():
-    with pytest.raises(TypeError, match=r"maxlen must be an integer or None. Received: maxlen=2.5"):
+    with pytest.raises(TypeError, match=r"maxlen must be an integer >= 0 or None. Received: maxlen=2.5"):
         pad_sequences([[1]], maxlen=2.5)
     with pytest.raises(TypeError, match=r"Use maxlen=3\."):
         pad_sequences([[1]], maxlen=3.0)

@@ -148,16 +148,16 @@ def test_argument_errors():
     with pytest.raises(ValueError, match=r"targets is None.*pass targets=data"):
         TimeseriesGenerator(data, None, length=2)
     with pytest.raises(
-        ValueError, match=r"TimeseriesGenerator: length must be an integer >= 1. Received: length=0"
+        ValueError, match=r"TimeseriesGenerator: length must be a positive integer. Received: length=0"
     ):
         TimeseriesGenerator(data, data, length=0)
     with pytest.raises(
         TypeError,
-        match=r"batch_size must be an integer\. Received: batch_size=2\.0 .*"
+        match=r"batch_size must be a positive integer\. Received: batch_size=2\.0 .*"
         r"Use batch_size=2\.",
     ):
         TimeseriesGenerator(data, data, length=2, batch_size=2.0)
-    with pytest.raises(ValueError, match=r"sampling_rate must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"sampling_rate must be a positive integer"):
         TimeseriesGenerator(data, data, length=2, sampling_rate=0)
 
 

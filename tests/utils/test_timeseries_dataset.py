@@ -136,9 +136,9 @@ def test_too_short_says_how_many_rows():
             {"end_index": 11},
             "end_index=11 is past the end of the data (length 10); end_index is exclusive, so at most 10.",
         ),
-        ({"sequence_length": 0}, "sequence_length must be an integer >= 1. Received: sequence_length=0"),
-        ({"sequence_stride": 0}, "sequence_stride must be an integer >= 1. Received: sequence_stride=0"),
-        ({"batch_size": 0}, "batch_size must be an integer >= 1. Received: batch_size=0"),
+        ({"sequence_length": 0}, "sequence_length must be a positive integer. Received: sequence_length=0"),
+        ({"sequence_stride": 0}, "sequence_stride must be a positive integer. Received: sequence_stride=0"),
+        ({"batch_size": 0}, "batch_size must be a positive integer. Received: batch_size=0"),
         ({"start_index": -1}, "start_index must be an integer >= 0. Received: start_index=-1"),
     ],
 )
@@ -152,7 +152,7 @@ def test_argument_errors(kwargs, message):
 def test_type_and_index_errors():
     with pytest.raises(
         TypeError,
-        match=r"sequence_length must be an integer\. Received: sequence_length=3\.0 "
+        match=r"sequence_length must be a positive integer\. Received: sequence_length=3\.0 "
         r"\(type float\)\. Use sequence_length=3\.",
     ):
         timeseries_dataset_from_array(np.arange(10), None, sequence_length=3.0)

@@ -72,7 +72,7 @@ def test_make_windows_argument_errors():
     ):
         make_windows(np.zeros((4, 3, 1)), 2)
     with pytest.raises(
-        ValueError, match=r"make_windows: lookback must be an integer >= 1\. Received: lookback=0"
+        ValueError, match=r"make_windows: lookback must be a positive integer\. Received: lookback=0"
     ):
         make_windows(np.arange(9), 0)
     with pytest.raises(TypeError, match=r"non-numeric values; drop or convert those columns"):

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from lstmkit import activations, initializers, regularizers
 from lstmkit.layers.base import KerasWeight, Layer, format_shape
+from lstmkit.utils.checks import check_int
 
 __all__ = ["RecurrentCell", "check_rate"]
 
@@ -80,11 +81,7 @@ class RecurrentCell(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(
-                f"{type(self).__name__}: units must be a positive integer. Received: units={units!r}"
-            )
-        self.units = units
+        self.units = check_int(units, "units", 1, owner=type(self).__name__)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
