@@ -7,7 +7,7 @@ with the device, only when a callback reads it).
 
 from __future__ import annotations
 
-__all__ = ["Callback", "CallbackList"]
+__all__ = ["Callback", "CallbackList", "as_callback_list"]
 
 _HOOKS = (
     "on_train_begin",
@@ -100,3 +100,22 @@ class CallbackList:
     def call(self, hook: str, *args) -> None:
         for cb in self._implementers[hook]:
             getattr(cb, hook)(*args)
+
+
+def _nested(item) -> bool:
+    return isinstance(item, (list, tuple, Callback))
+
+
+def as_callback_list(callbacks) -> list:
+    """``fit(callbacks=...)`` as a list: None, one callback (Keras accepts it too), or a list/tuple of them
+    (nested lists are flattened, as Keras does)."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if isinstance(callbacks, (list, tuple)):  # other items are left for CallbackList to explain
+        return [cb for item in callbacks for cb in (as_callback_list(item) if _nested(item) else [item])]
+    raise TypeError(
+        "callbacks must be a list of lstmkit.callbacks.Callback instances, e.g. callbacks=[EarlyStopping(...)]. "
+        f"Received: {callbacks!r} (type {type(callbacks).__name__})."
+    )

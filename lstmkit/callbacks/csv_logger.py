@@ -11,6 +11,7 @@ import numpy as np
 
 from lstmkit import backend
 from lstmkit.callbacks.base import Callback
+from lstmkit.saving.writing import check_target
 
 __all__ = ["CSVLogger"]
 
@@ -58,8 +59,7 @@ class CSVLogger(Callback):
         self.keys, self.writer, self._existing_header = None, None, None
         if not backend.is_main_process():
             return
-        directory = os.path.dirname(os.path.abspath(self.filename))
-        os.makedirs(directory, exist_ok=True)
+        check_target(self.filename, "CSVLogger's log")  # fail now, naming the file
         if self.append and os.path.exists(self.filename):
             with open(self.filename, newline="") as existing:
                 first = existing.readline()

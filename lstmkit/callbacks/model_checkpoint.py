@@ -7,6 +7,7 @@ import os
 from lstmkit import backend
 from lstmkit.callbacks.hooks import add_hooks
 from lstmkit.callbacks.monitor import MonitorCallback, say
+from lstmkit.saving.writing import check_target
 from lstmkit.utils.checks import check_int
 from lstmkit.utils.naming import reject_unknown_kwargs
 
@@ -93,6 +94,11 @@ class ModelCheckpoint(MonitorCallback):
         if save_freq != "epoch":
             add_hooks(self, {"on_train_batch_end": ModelCheckpoint._save_on_batch})
 
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if backend.is_main_process():  # fail now, naming the path, not after the first epoch's training
+            check_target(_checkable(self.filepath), "ModelCheckpoint's checkpoints")
+
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
 
@@ -158,3 +164,12 @@ class ModelCheckpoint(MonitorCallback):
                 f"ModelCheckpoint cannot fill in filepath {self.filepath!r} ({err}). Use named fields such "
                 "as {epoch:02d} or {val_loss:.2f}; write literal braces as {{ and }}."
             ) from None
+
+
+def _checkable(filepath: str) -> str:
+    """A file to test for writability: ``filepath`` itself, or, when it has {fields}, a file in the deepest
+    directory before the first field (the rest is only known at save time)."""
+    if "{" not in filepath:
+        return filepath
+    directory = os.path.dirname(filepath[: filepath.index("{")])
+    return os.path.join(directory or ".", "checkpoint")

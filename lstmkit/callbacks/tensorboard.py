@@ -18,6 +18,7 @@ import torch
 from lstmkit import backend
 from lstmkit.callbacks.base import Callback
 from lstmkit.callbacks.hooks import add_hooks
+from lstmkit.saving.writing import check_directory
 from lstmkit.utils.checks import check_int
 from lstmkit.utils.naming import reject_unknown_kwargs
 
@@ -152,6 +153,8 @@ class TensorBoard(Callback):
     # ------------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None):
         self._global_train_batch = 0
+        if backend.is_main_process():  # fail now, naming the directory, not after the first epoch
+            check_directory(self.log_dir, "TensorBoard's logs")
         if self.write_graph:
             self._write_graph()
 

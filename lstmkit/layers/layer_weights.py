@@ -245,6 +245,7 @@ class LayerWeights:
         """Set the weights from arrays in Keras's order and layout (as ``get_weights`` returns them)."""
         targets = self.keras_weights()
         weights = list(weights)
+        _refuse_unbuilt(self, targets, weights)
         expected = ", ".join(f"{w.name.split('/')[-1]} {_format_shape(w.shape)}" for w in targets)
         received = ", ".join(_format_shape(np.shape(w)) for w in weights)
         if len(weights) != len(targets):
@@ -319,3 +320,28 @@ class LayerWeights:
             if regularizer is not None and weight is not None
         ]
         return own + LayerWeights.regularization_losses(self)
+
+
+def _refuse_unbuilt(layer, targets, weights) -> None:
+    """set_weights before the weights exist: say how to build first (not a raw AttributeError from torch)."""
+    unbuilt = [m for m in getattr(layer, "layers", ()) if not getattr(m, "built", True)] or (
+        [layer] if not layer.built and not targets else []  # weights set while building are fine
+    )
+    if not unbuilt:
+        return
+    received = ", ".join(_format_shape(np.shape(w)) for w in weights)
+    if hasattr(layer, "layers"):
+        kind, how = (
+            "Model",
+            (
+                "model.build((None, timesteps, features)), or give the first layer input_shape=(timesteps, "
+                "features), or run fit/predict once"
+            ),
+        )
+    else:
+        kind, how = "Layer", "layer.build(input_shape) (batch axis first), or call it on a batch once"
+    raise ValueError(
+        f"{kind} '{layer.name}' is not built yet, so it has no weights to set: layers make their weights once "
+        f"they know their input shape. Build it first: {how}; then call set_weights. Received {len(weights)} "
+        f"arrays with shapes [{received}]."
+    )

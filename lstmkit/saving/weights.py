@@ -125,17 +125,27 @@ def _weighted_layers(model):
 
 
 def write_weights(writer: ArchiveWriter, model) -> None:
-    manifest, index = [], 0
+    manifest, index, broken = [], 0, []
     for layer, weights in _weighted_layers(model):
         entries = []
         for weight in weights:
             array, dtype = to_numpy(weight.read())
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                broken.append(weight.name)
             name = f"weights/{index}.npy"
             writer.array(name, array)
             entries.append({"name": weight.name, "shape": list(array.shape), "dtype": dtype, "file": name})
             index += 1
         manifest.append({"layer": layer.name, "class_name": type(layer).__name__, "weights": entries})
     writer.document(WEIGHTS_DOC, {"layers": manifest})
+    if broken:
+        warnings.warn(
+            f"Saving model '{model.name}' with NaN or infinite values in {len(broken)} weight(s) "
+            f"({', '.join(broken[:5])}{', ...' if len(broken) > 5 else ''}): it will predict NaN. Training "
+            "diverged; see the warning fit gave about the loss, and save a checkpoint from before it.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def save_weights(
@@ -261,6 +271,7 @@ def assign_weights(
         pairs = [
             (layer, weights, by_layer[layer.name]) for layer, weights in targets if layer.name in by_layer
         ]
+        _report_unmatched(model, path, saved, targets, pairs)
     else:
         if len(saved) != len(targets):
             in_file = (
@@ -284,23 +295,58 @@ def assign_weights(
             )
         pairs = [(layer, weights, group) for (layer, weights), group in zip(targets, saved)]
 
-    updates = []
+    updates, skipped = [], []
     for position, (layer, weights, group) in enumerate(pairs):
         problem = _mismatch(layer, weights, group)
         if problem:
-            message = (
-                f"Cannot load the weights in '{path}' into layer #{position} '{layer.name}' "
-                f"({type(layer).__name__}) of model '{model.name}': {problem}"
-            )
             if skip_mismatch:
-                warnings.warn(message + " Skipped (skip_mismatch=True).", UserWarning, stacklevel=3)
+                skipped.append(f"layer #{position} '{layer.name}' ({type(layer).__name__}): {problem}")
                 continue
-            raise ValueError(message + " Check that the model is built like the one that was saved.")
+            raise ValueError(
+                f"Cannot load the weights in '{path}' into layer #{position} '{layer.name}' "
+                f"({type(layer).__name__}) of model '{model.name}': {problem} Check that the model is built "
+                "like the one that was saved, or pass skip_mismatch=True to load the layers that fit."
+            )
         for weight, entry in zip(weights, group["weights"]):
             updates.append((weight, read_array(reader, entry, "weight")))
+    if skipped:
+        warnings.warn(
+            f"load_weights('{path}', skip_mismatch=True) loaded {len(pairs) - len(skipped)} layer(s) and skipped "
+            f"{len(skipped)}, which keep their previous weights (Skipped: the shapes differ):\n  "
+            + "\n  ".join(skipped),
+            UserWarning,
+            stacklevel=4,
+        )
     with torch.no_grad():
         for weight, array in updates:
             weight.write(torch.from_numpy(array))
+
+
+def _report_unmatched(model, path, saved, targets, pairs) -> None:
+    """by_name=True: refuse a load that matches no layer, warn about layers left out on either side."""
+    matched = {layer.name for layer, _, _ in pairs}
+    model_only = [layer.name for layer, _ in targets if layer.name not in matched]
+    file_only = [g["layer"] for g in saved if g["layer"] not in matched]
+    if not model_only and not file_only:
+        return
+    detail = f"model layers with weights not in the file: {model_only or 'none'}; file layers not in the model: {file_only or 'none'}"
+    advice = (
+        "Layer names must be equal to match by name; automatic names differ when a model is built twice in one "
+        "process ('lstm' then 'lstm_1'). Give the layers names (LSTM(..., name='encoder')), or load by order "
+        "(by_name=False) into the same architecture."
+    )
+    if not pairs and saved and targets:
+        raise ValueError(
+            f"load_weights('{path}', by_name=True) matched no layer of model '{model.name}', so nothing would be "
+            f"loaded ({detail}). {advice}"
+        )
+    if model_only:
+        warnings.warn(
+            f"load_weights('{path}', by_name=True) loaded {len(pairs)} layer(s) by name; {len(model_only)} layer(s) "
+            f"of model '{model.name}' keep their previous weights ({detail}). {advice}",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def _mismatch(layer, weights, group) -> str:

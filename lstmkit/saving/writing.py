@@ -9,9 +9,12 @@ the target name. The writer lists every member it writes (size, SHA-256, array l
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import secrets
+import time
 import zipfile
 
 import numpy as np
@@ -19,7 +22,7 @@ from numpy.lib import format as npy_format
 
 from lstmkit.saving import integrity
 
-__all__ = ["ArchiveWriter", "atomic_write", "json_default"]
+__all__ = ["ArchiveWriter", "atomic_write", "check_directory", "check_target", "json_default"]
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # members carry no timestamp: the same model gives the same bytes
 
@@ -29,14 +32,107 @@ def _open_exclusive(path: str):
     return os.open(path, flags, 0o666)  # the umask applies, as for any file the user creates
 
 
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.tmp")
+_ORPHAN_AGE = 600.0  # seconds: a temporary file with no writer process recorded is surely abandoned by then
+
+
+def _explain(error: OSError, path: str, directory: str) -> str:
+    """Why ``path`` cannot be written, in words that name the target, not a temporary file."""
+    code = error.errno
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        blocker = directory
+        while blocker and not os.path.exists(blocker):
+            blocker = os.path.dirname(blocker)
+        return f"'{blocker}' is a file, not a directory, so no file can be created under it"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"permission denied: the directory '{directory}' is not writable by this user"
+    if code == errno.EROFS:
+        return f"'{directory}' is on a read-only file system"
+    if code == errno.ENOSPC:
+        return f"no space is left on the device of '{directory}'"
+    if code == errno.ENOENT:
+        return f"the directory '{directory}' does not allow creating files ({error.strerror})"
+    return error.strerror or str(error)
+
+
+def check_target(path, what: str = "the file") -> str:
+    """Check now that ``path`` (a file to be written later) can be written: a directory that can hold it
+    exists or can be created, and a file can be created in it. Raises an OSError naming ``path`` and the
+    reason; returns the absolute path. Used by model saving and by callbacks at ``on_train_begin``."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"Cannot write {what} to '{path}': it is a directory. Give a file name, e.g. "
+            f"'{os.path.join(path, 'model.keras')}'.",
+        )
+    directory = os.path.dirname(path)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        probe = os.path.join(directory, f".lstmkit-write-check.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        os.close(_open_exclusive(probe))
+        os.unlink(probe)
+    except OSError as error:
+        raise OSError(
+            error.errno, f"Cannot write {what} to '{path}': {_explain(error, path, directory)}."
+        ) from error
+    return path
+
+
+def check_directory(directory, what: str = "the log directory") -> str:
+    """``check_target`` for a directory that files will be written into."""
+    directory = os.path.abspath(os.fspath(directory))
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"Cannot write {what} to '{directory}': it is a file, not a directory."
+        )
+    check_target(os.path.join(directory, "x"), what)
+    return directory
+
+
+def _remove_orphans(directory: str, name: str) -> None:
+    """Delete the temporary files that saves to ``name`` left behind when their process was killed: those
+    of a process that no longer exists (this machine), or, without a recorded process, old ones."""
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry)
+        if match is None or match["name"] != name:
+            continue
+        full = os.path.join(directory, entry)
+        pid = match["pid"]
+        try:
+            if pid is not None:
+                if int(pid) == os.getpid() or _alive(int(pid)):
+                    continue
+            elif now - os.path.getmtime(full) < _ORPHAN_AGE:
+                continue
+            os.unlink(full)
+        except OSError:
+            continue
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists (another user's) or cannot be told: leave its file alone
+    return True
+
+
 @contextlib.contextmanager
 def atomic_write(path, overwrite: bool = True):
     """Yield a binary file object; on success its content replaces ``path`` in one step.
 
     The data goes to a hidden temporary file beside ``path`` (same file system, so the final
     ``os.replace`` is atomic), is fsync'ed, then renamed; on any error the temporary file is removed
-    and ``path`` is untouched. (A process killed outright may leave the hidden ``.*.tmp`` file behind,
-    never a partial ``path``.)
+    and ``path`` is untouched. A process killed outright leaves the hidden ``.<name>.<pid>-<hex>.tmp``
+    file behind, never a partial ``path``; the next save to ``path`` removes it.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -50,14 +146,25 @@ def atomic_write(path, overwrite: bool = True):
             "another name."
         )
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    name = os.path.basename(path)
     while True:
-        temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+        temporary = os.path.join(directory, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:
+            os.makedirs(directory, exist_ok=True)
             fd = _open_exclusive(temporary)
             break
         except FileExistsError:
-            continue
+            if os.path.isdir(directory):
+                continue  # a name collision of the temporary file: draw another
+            raise OSError(
+                errno.ENOTDIR,
+                f"Cannot save to '{path}': {_explain(OSError(errno.ENOTDIR, ''), path, directory)}.",
+            ) from None
+        except OSError as error:
+            raise OSError(
+                error.errno, f"Cannot save to '{path}': {_explain(error, path, directory)}."
+            ) from error
+    _remove_orphans(directory, name)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

@@ -20,7 +20,7 @@ from lstmkit.training.structures import (
     take,
     to_device,
 )
-from lstmkit.utils.checks import check_int
+from lstmkit.utils.checks import check_int, warn_extreme_values
 
 __all__ = [
     "make_source",
@@ -139,7 +139,12 @@ def prepare_arrays(model, x, y=None, sample_weight=None, class_weight=None, what
     x = convert_inputs(model, x, what)
     model.check_input_values(x)
     y_what = what.replace("x", "y", 1) if what.startswith("x") else "y"
-    return fit_to_model(model, x, y, sample_weight, class_weight, first=True, raw=True, y_what=y_what)
+    prepared = fit_to_model(model, x, y, sample_weight, class_weight, first=True, raw=True, y_what=y_what)
+    for values, name in ((prepared[0], what), (prepared[1], y_what)):
+        for i, tensor in enumerate(values if isinstance(values, list) else [values]):
+            if tensor is not None:
+                warn_extreme_values(tensor, name if not isinstance(values, list) else f"{name}[{i}]")
+    return prepared
 
 
 def fit_to_model(

@@ -18,6 +18,8 @@ import torch
 
 from lstmkit import backend
 from lstmkit.callbacks import CallbackList, History, ProgbarLogger
+from lstmkit.callbacks.base import as_callback_list
+from lstmkit.callbacks.divergence import LossWatch
 from lstmkit.distributed.context import Setup, guarded, run_for
 from lstmkit.distributed.sharding import Shard, refuse_stateful
 from lstmkit.distributed.sync import GradientSync, average_buffers, broadcast_model
@@ -42,7 +44,7 @@ from lstmkit.training.predictions import collect_predictions
 from lstmkit.training.structures import batch_size_of, split_inputs, to_device
 from lstmkit.training.threads import cpu_run, work_per_op
 from lstmkit.utils import tree
-from lstmkit.utils.checks import check_int, is_int
+from lstmkit.utils.checks import check_int, is_int, mentioned
 
 __all__ = ["evaluate", "fit", "predict", "predict_on_batch", "test_on_batch", "train_on_batch"]
 
@@ -50,7 +52,7 @@ __all__ = ["evaluate", "fit", "predict", "predict_on_batch", "test_on_batch", "t
 def _callbacks(model, callbacks, verbose, epochs, steps, extra=()):
     progress = [ProgbarLogger()] if verbose and backend.is_main_process() else []
     return CallbackList(
-        list(callbacks or []) + progress + list(extra),
+        as_callback_list(callbacks) + progress + list(extra),
         model,
         {"verbose": verbose, "epochs": epochs, "steps": steps},
     )
@@ -103,6 +105,8 @@ def forward_and_loss(model, compiled, x, y, weight, training: bool, forward=None
     outputs' losses, plus the weights' regularization penalties and the layers' ``add_loss`` terms.
     Predictions are a tensor (one output) or a list in output order. ``forward``: the model's forward
     pass to use (a compiled one for evaluation), by default the model itself."""
+    if y is None:
+        raise _without_targets(training)
     with collecting_losses() as added:
         pred = (forward or model)(x, training=training)
     if compiled.multi:
@@ -116,6 +120,16 @@ def forward_and_loss(model, compiled, x, y, weight, training: bool, forward=None
     for term in added:
         loss = loss + term.to(loss.dtype)
     return loss, parts, pred
+
+
+def _without_targets(training: bool) -> ValueError:
+    what, action = (
+        ("The training data", "fit") if training else ("The evaluation or validation data", "evaluate")
+    )
+    return ValueError(
+        f"{what} gave a batch with x only, but {action} needs targets: make the generator or Sequence yield "
+        "(x, y) or (x, y, sample_weight) tuples. Batches of x alone are for predict."
+    )
 
 
 def _detached(pred):
@@ -213,7 +227,8 @@ def _training_source(
             "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), "
             "or a generator/Sequence of such batches."
         )
-    val_arrays = prepare_arrays(model, *validation_data, what="x_val (validation_data)")
+    with mentioned("validation_data (the validation set, not the training data)"):
+        val_arrays = prepare_arrays(model, *validation_data, what="x_val (validation_data)")
     stateful_batch(model, validation_batch_size, batch_size_of(val_arrays[0]), "validation")
     return train, make_source(model, val_arrays, device, val_batch, steps=validation_steps, shard=val_shard)
 
@@ -284,7 +299,7 @@ def fit(
         )
         logs = EpochLogs(compiled)
         history = History()
-        cbs = _callbacks(model, callbacks, verbose, epochs, train.steps, extra=[history])
+        cbs = _callbacks(model, callbacks, verbose, epochs, train.steps, extra=[history, LossWatch()])
         step = train_step(model, compiled, TrainStep(model, compiled, run), run, _total_steps(train, epochs))
         if run is not None:
             # What must agree for every process to run the same collectives (steps, epochs, validations).

@@ -9,10 +9,25 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
+import torch
 
-__all__ = ["ArgumentTypeError", "as_rows", "check_int", "check_number", "is_int"]
+__all__ = [
+    "ArgumentTypeError",
+    "as_rows",
+    "check_int",
+    "check_number",
+    "is_int",
+    "mentioned",
+    "warn_extreme_values",
+]
+
+EXTREME_MAGNITUDE = 1e15  # float32 squares of such values overflow; any loss on them is meaningless
+FEATURE_SCALE_RATIO = 1e6  # features this many times apart in scale: the small ones are ignored
+_CHUNK_ELEMENTS = 1 << 20
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -126,3 +141,57 @@ def as_rows(data, name: str, owner: str) -> np.ndarray:
             f"{owner}: {name} is a single value ({arr.item()!r}); expected an array with one row per timestep."
         )
     return arr
+
+
+@contextmanager
+def mentioned(what: str):
+    """Errors about arguments raised inside start with ``what`` (e.g. 'validation_data'), so that a
+    message about "x" says which x it is. The exception keeps its type and attributes."""
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        if error.args and isinstance(error.args[0], str) and not error.args[0].startswith(what):
+            error.args = (f"{what}: {error.args[0]}", *error.args[1:])
+        raise
+
+
+def warn_extreme_values(data: torch.Tensor, what: str) -> None:
+    """Warn (once, suggesting scaling) about finite values that training cannot use well: magnitudes
+    beyond ``EXTREME_MAGNITUDE`` (their squares overflow float32: NaN losses), or features (last axis)
+    whose scales differ more than ``FEATURE_SCALE_RATIO`` times. One pass over the data, in pieces."""
+    if not data.is_floating_point() or data.numel() == 0:
+        return
+    features = data.shape[-1] if data.dim() >= 2 else 1
+    rows = data.reshape(-1, features)
+    step = max(1, _CHUNK_ELEMENTS // features)
+    peak = torch.zeros(features, dtype=torch.float64, device=data.device)
+    for start in range(0, rows.shape[0], step):
+        peak = torch.maximum(peak, rows[start : start + step].abs().amax(dim=0).double())
+    peak = peak.cpu()
+    largest = float(peak.max())
+    fix = (
+        "Scale the data before training, e.g. with sklearn's StandardScaler or MinMaxScaler fitted on the "
+        "training data (and invert the scaling of the predictions); for targets spanning many orders of "
+        "magnitude, np.log1p helps."
+    )
+    if largest > EXTREME_MAGNITUDE:
+        warnings.warn(
+            f"{what} holds values up to {largest:.3g} in magnitude. Values this large overflow float32 "
+            f"arithmetic or lose all precision in it (a squared error of 1e20 is already beyond float32's "
+            f"3.4e38), so the loss and the weights are likely to become NaN or inf. {fix}",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    used = torch.nonzero(peak > 0).flatten()
+    if features > 1 and used.numel() > 1:
+        big, small = int(used[peak[used].argmax()]), int(used[peak[used].argmin()])
+        ratio = float(peak[big] / peak[small])
+        if ratio > FEATURE_SCALE_RATIO:
+            warnings.warn(
+                f"The features of {what} differ in scale by a factor of {ratio:.1e}: feature {big} (last axis) "
+                f"reaches {float(peak[big]):.3g} while feature {small} stays within {float(peak[small]):.3g}. "
+                f"The network will hardly learn from the small features. {fix}",
+                UserWarning,
+                stacklevel=3,
+            )

@@ -162,6 +162,8 @@ class RecurrentCell(Layer):
         return self._gate_view("bias", self.bias_ih)
 
     def keras_weights(self):
+        if not self.built:  # as Keras: an unbuilt layer has no weights yet
+            return []
         weights = [
             self._gate_view("kernel", self.weight_ih),
             self._gate_view("recurrent_kernel", self.weight_hh),
