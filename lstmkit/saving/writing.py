@@ -73,8 +73,9 @@ def check_target(path, what: str = "the file") -> str:
         os.close(_open_exclusive(probe))
         os.unlink(probe)
     except OSError as error:
+        code = errno.ENOTDIR if error.errno == errno.EEXIST else error.errno  # makedirs met a file
         raise OSError(
-            error.errno, f"Cannot write {what} to '{path}': {_explain(error, path, directory)}."
+            code, f"Cannot write {what} to '{path}': {_explain(error, path, directory)}."
         ) from error
     return path
 

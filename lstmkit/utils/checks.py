@@ -81,7 +81,7 @@ def check_int(
             f"{where}{name} must be {wanted}{none}{about}. Received: {name}={_shown(value)}.{hint}"
         )
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ValueError(f"{where}{name} must be {wanted}{none}{about}. Received: {name}={value!r}")
+        raise ValueError(f"{where}{name} must be {wanted}{about}. Received: {name}={value!r}")
     return int(value)
 
 

@@ -33,7 +33,11 @@ def closest(received: str, valid: Iterable[str], n: int = 3) -> list[str]:
         lowered = name.lower()
         distance = _edit_distance(received, lowered)
         similarity = difflib.SequenceMatcher(None, received, lowered).ratio()
-        if distance <= max(2, len(received) // 3) or similarity >= 0.75:
+        shorter, longer = sorted((received, lowered), key=len)
+        prefix = len(shorter) >= 3 and longer.startswith(
+            shorter
+        )  # 'batch' -> 'batch_size', 'minimum' -> 'min'
+        if distance <= max(2, len(received) // 3) or similarity >= 0.75 or prefix:
             other_style = (name == lowered) != (typed == received)  # prefer the user's own spelling style
             scored.append((distance, -similarity, other_style, name))
     best, seen = [], set()

@@ -12,9 +12,12 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
     ``y`` is dropped first, as Keras does)."""
     y = np.asarray(y)
     if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
-                "to_categorical needs integer class labels; y has fractional or non-finite values."
+                "to_categorical needs integer class labels (0, 1, 2, ...); y has fractional or non-finite "
+                f"values, e.g. {y[first]!r} at index {first if len(first) > 1 else first[0]}."
             )
     elif y.dtype.kind not in "biu":
         raise TypeError(f"to_categorical needs integer class labels; y has dtype {y.dtype}.")

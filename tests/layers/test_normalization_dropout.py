@@ -379,7 +379,7 @@ def test_gaussian_noise_statistics():
     [
         (lambda: Dropout(1.5), "rate must be a number between 0 and 1. Received: rate=1.5"),
         (lambda: Dropout("0.5"), "rate must be a number between 0 and 1"),
-        (lambda: Dropout(0.5, seed=-1), "seed must be an integer >= 0 or None. Received: seed=-1"),
+        (lambda: Dropout(0.5, seed=-1), "seed must be an integer >= 0. Received: seed=-1"),
         (lambda: Dropout(0.5, noise_shape=(None, 0)), "noise_shape must contain positive integers or None"),
         (lambda: SpatialDropout1D(-0.1), "rate must be a number between 0 and 1"),
         (lambda: GaussianNoise(2.0), "stddev must be a number between 0 and 1. Received: stddev=2.0"),

@@ -295,7 +295,9 @@ def test_load_weights_mismatches_name_the_layer(tmp_path):
     with pytest.raises(ValueError):
         by_name.load_weights(tmp_path / "w.h5")  # by order, the extra Dense is compared with the LSTM
     extra_before = by_name.layers[0].get_weights()
-    with pytest.warns(UserWarning, match=r"1 layer\(s\) of model .* keep their previous weights.*\['extra'\]"):
+    with pytest.warns(
+        UserWarning, match=r"1 layer\(s\) of model .* keep their previous weights.*\['extra'\]"
+    ):
         by_name.load_weights(tmp_path / "w.h5", by_name=True)
     np.testing.assert_array_equal(
         by_name.layers[0].get_weights()[0], extra_before[0]
