@@ -274,10 +274,10 @@ CASES = [
         ["metric", "Did you mean 'metrics'"],
     ),
     (
-        "jit_compile true",
-        lambda t: t.model(compiled=False).compile("adam", "mse", jit_compile=True),
+        "jit_compile unknown",
+        lambda t: t.model(compiled=False).compile("adam", "mse", jit_compile="yes"),
         ValueError,
-        ["jit_compile", "jit_compile=False"],
+        ["jit_compile", "True, False or 'auto'", "'yes'"],
     ),
     (
         "optimizer not an optimizer",
@@ -579,8 +579,8 @@ CASES = [
     (
         "generator yields a dict",
         lambda t: t.model().fit(iter([{"x": X}]), steps_per_epoch=1, verbose=0),
-        TypeError,
-        ["dict", "(x, y)"],
+        (TypeError, ValueError),
+        ["dict of inputs", "not a graph model", "Pass one array"],
     ),
     (
         "generator yields 4 items",
