@@ -22,11 +22,12 @@ from lstmkit.training.denormals import flushed
 
 __all__ = ["PARALLEL_WORK", "cpu_run", "threads_for", "work_per_op"]
 
-# Multiply-adds in one operation from which all cores are used. A step's largest operation below this
-# takes under ~0.3 ms on one core; splitting it saves less than a busy machine's scheduling delays cost.
-# The workloads: seed 10, window 3·10⁵, medium and medium-generic 2.4·10⁶, text 3.4·10⁶ (1 thread);
-# stacked 8.4·10⁶ and LSTM(512) at batch 128 1.3·10⁸ (all cores).
-PARALLEL_WORK = 8_000_000
+# Multiply-adds in one operation from which all cores are used. Below it an operation takes under ~0.5 ms
+# on one core: splitting it saves a fraction of that on a quiet machine, while on a busy one a 2-thread step
+# ran 8-20x slower than a 1-thread one (stacked's 8.4e6 per operation: 2 s instead of 0.1 s per step).
+# The workloads: seed 10, window 3e5, medium and medium-generic 2.4e6, text 3.4e6, stacked 8.4e6, long
+# 9e4 (1 thread); LSTM(256) at batch 128 3.4e7 and LSTM(512) 1.3e8 (all cores).
+PARALLEL_WORK = 32_000_000
 DEFAULT_BATCH = 32  # Keras's default, assumed when a Sequence or generator hides the batch size
 ENV_VAR = "LSTMKIT_NUM_THREADS"
 
