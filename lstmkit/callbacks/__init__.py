@@ -1,5 +1,6 @@
 """Callbacks at Keras's path: ``from lstmkit.callbacks import EarlyStopping, ModelCheckpoint``."""
 
+from lstmkit.callbacks.backup_and_restore import BackupAndRestore
 from lstmkit.callbacks.base import Callback, CallbackList
 from lstmkit.callbacks.csv_logger import CSVLogger
 from lstmkit.callbacks.early_stopping import EarlyStopping
@@ -13,6 +14,7 @@ from lstmkit.callbacks.tensorboard import TensorBoard
 from lstmkit.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",

@@ -65,6 +65,14 @@ class Callback:
     def on_batch_begin(self, batch, logs=None): ...
     def on_batch_end(self, batch, logs=None): ...
 
+    # What BackupAndRestore keeps of this callback, so that a resumed fit continues it exactly.
+    def backup_state(self):
+        """This callback's own training state: JSON-able values and torch tensors (None: nothing)."""
+        return
+
+    def restore_state(self, state) -> None:
+        """Put back what ``backup_state`` returned (called after ``on_train_begin`` of a resumed fit)."""
+
 
 def _overrides(callback: Callback, hook: str) -> bool:
     own = getattr(type(callback), hook, None)
@@ -80,7 +88,8 @@ class CallbackList:
     """Calls each hook on every callback that implements it, in order."""
 
     def __init__(self, callbacks, model=None, params=None):
-        self.callbacks = list(callbacks)
+        # Callbacks marked ``runs_last`` (BackupAndRestore) see the others' state after each hook.
+        self.callbacks = sorted(callbacks, key=lambda cb: bool(getattr(cb, "runs_last", False)))
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(
@@ -91,6 +100,8 @@ class CallbackList:
                 cb.set_model(model)
             if params is not None:
                 cb.set_params(params)
+            if hasattr(cb, "callback_list"):
+                cb.callback_list = self
         self._implementers = {hook: [cb for cb in self.callbacks if _overrides(cb, hook)] for hook in _HOOKS}
 
     def wants(self, hook: str) -> bool:

@@ -28,6 +28,12 @@ class LossWatch(Callback):
     def on_train_begin(self, logs=None):
         self.warned = False
 
+    def backup_state(self):
+        return {"warned": self.warned}
+
+    def restore_state(self, state) -> None:
+        self.warned = state["warned"]
+
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
         if self.warned or loss is None or math.isfinite(float(loss)) or not backend.is_main_process():

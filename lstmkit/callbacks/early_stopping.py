@@ -58,6 +58,25 @@ class EarlyStopping(MonitorCallback):
         self.best_epoch = 0
         self.best_weights = None
 
+    def backup_state(self):
+        return {
+            **super().backup_state(),
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_epoch": self.best_epoch,
+            "best_weights": self.best_weights,
+        }
+
+    def restore_state(self, state) -> None:
+        super().restore_state(state)
+        self.wait, self.stopped_epoch, self.best_epoch = (
+            state["wait"],
+            state["stopped_epoch"],
+            state["best_epoch"],
+        )
+        weights = state["best_weights"]
+        self.best_weights = None if weights is None else [w.to(self.model.current_device()) for w in weights]
+
     def on_epoch_end(self, epoch, logs=None):
         current = self.monitor_value(logs, epoch)
         if current is None or epoch < self.start_from_epoch:

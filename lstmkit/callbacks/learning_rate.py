@@ -161,6 +161,13 @@ class ReduceLROnPlateau(MonitorCallback):
         self.wait = 0
         self.cooldown_counter = 0
 
+    def backup_state(self):
+        return {**super().backup_state(), "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+
+    def restore_state(self, state) -> None:
+        super().restore_state(state)
+        self.wait, self.cooldown_counter = state["wait"], state["cooldown_counter"]
+
     def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
 

@@ -99,6 +99,18 @@ class ModelCheckpoint(MonitorCallback):
         if backend.is_main_process():  # fail now, naming the path, not after the first epoch's training
             check_target(_checkable(self.filepath), "ModelCheckpoint's checkpoints")
 
+    def backup_state(self):
+        return {
+            **super().backup_state(),
+            "epochs_since_save": self._epochs_since_save,
+            "batches_since_save": self._batches_since_save,
+        }
+
+    def restore_state(self, state) -> None:
+        super().restore_state(state)
+        self._epochs_since_save = state["epochs_since_save"]
+        self._batches_since_save = state["batches_since_save"]
+
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
 

@@ -140,6 +140,12 @@ class MonitorCallback(Callback):
     def on_train_begin(self, logs=None):
         self._warned_missing = False
 
+    def backup_state(self):
+        return {"best": self.best, "warned_missing": self._warned_missing}
+
+    def restore_state(self, state) -> None:
+        self.best, self._warned_missing = state["best"], state["warned_missing"]
+
 
 def say(message: str) -> None:
     """Print a callback's message (verbose=1), from the main process only."""

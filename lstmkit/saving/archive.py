@@ -61,8 +61,12 @@ FORMAT = "lstmkit"
 FORMAT_VERSION = 2  # 2: lstmkit.json lists every member (integrity.py); 1: no list, still read
 METADATA = "lstmkit.json"
 # Members a file of each kind must have, and pairs that come together (compile settings need the state).
-REQUIRED_MEMBERS = {"model": ("model.json", "weights.json"), "weights": ("weights.json",)}
-TOGETHER = (("compile.json", "optimizer.json"),)
+REQUIRED_MEMBERS = {
+    "model": ("model.json", "weights.json"),
+    "weights": ("weights.json",),
+    "backup": ("state.json", "training.json"),  # BackupAndRestore's files (backup_file.py)
+}
+TOGETHER = {"model": (("compile.json", "optimizer.json"),)}
 
 MAX_MEMBERS = 200_000  # far more than any model has weights; parsing the directory stays cheap
 MAX_DOCUMENT_BYTES = 64 << 20  # one JSON document (architecture configs are kilobytes)
@@ -354,7 +358,7 @@ class ArchiveReader:
                     f"the member {name!r}, which every {meta['kind']} file has, is missing (the file is "
                     "incomplete, damaged or was edited).",
                 )
-        for pair in TOGETHER:
+        for pair in TOGETHER.get(meta.get("kind"), ()):
             present = [name for name in pair if name in self._members]
             if present and len(present) != len(pair):
                 missing = [name for name in pair if name not in present]

@@ -18,6 +18,7 @@ import torch
 
 from lstmkit import backend
 from lstmkit.callbacks import CallbackList, History, ProgbarLogger
+from lstmkit.callbacks.backup_and_restore import resumption
 from lstmkit.callbacks.base import as_callback_list
 from lstmkit.callbacks.divergence import LossWatch
 from lstmkit.distributed.context import Setup, guarded, run_for
@@ -329,11 +330,12 @@ def _train_epochs(
     per_batch, wants_batch_begin = cbs.wants("on_train_batch_end"), cbs.wants("on_train_batch_begin")
     model.stop_training = False
     cbs.call("on_train_begin", None)
+    resume = resumption(cbs, train, logs, initial_epoch)  # BackupAndRestore: continue from its backup
     epoch_logs = {}
-    for epoch in range(initial_epoch, epochs):
+    for epoch in range(resume.first_epoch(initial_epoch), epochs):
         logs.reset()
         cbs.call("on_epoch_begin", epoch, None)
-        for index, (xb, yb, wb) in enumerate(train.batches(epoch)):
+        for index, (xb, yb, wb) in resume.batches(train, epoch, logs):
             if wants_batch_begin:
                 cbs.call("on_train_batch_begin", index, None)
             if run is None:
