@@ -14,6 +14,7 @@ from lstmkit.layers.layer_weights import child_layers
 from lstmkit.training import loops
 from lstmkit.training.compile_config import CompileConfig
 from lstmkit.training.compiled import check_jit_compile
+from lstmkit.utils.concurrency import exclusive_fit
 from lstmkit.utils.naming import reject_unknown_kwargs
 
 __all__ = ["Model"]
@@ -376,28 +377,29 @@ class Model(Layer):
             epochs = kwargs.pop("nb_epoch")
         reject_unknown_kwargs("fit", kwargs, _FIT_ARGS)
         _set_multiprocessing(x, use_multiprocessing)
-        return loops.fit(
-            self,
-            x,
-            y,
-            batch_size=batch_size,
-            epochs=epochs,
-            verbose=verbose,
-            callbacks=callbacks,
-            validation_split=validation_split,
-            validation_data=validation_data,
-            shuffle=shuffle,
-            class_weight=class_weight,
-            sample_weight=sample_weight,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            validation_steps=validation_steps,
-            validation_batch_size=validation_batch_size,
-            validation_freq=validation_freq,
-            workers=workers,
-            max_queue_size=max_queue_size,
-            distributed=distributed,
-        )
+        with exclusive_fit(self):  # two fits at once on one model are refused
+            return loops.fit(
+                self,
+                x,
+                y,
+                batch_size=batch_size,
+                epochs=epochs,
+                verbose=verbose,
+                callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                sample_weight=sample_weight,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size,
+                validation_freq=validation_freq,
+                workers=workers,
+                max_queue_size=max_queue_size,
+                distributed=distributed,
+            )
 
     def evaluate(
         self,
