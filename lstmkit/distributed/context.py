@@ -159,9 +159,30 @@ def initialize(timeout=None) -> Context:
             "lstmkit computes on CUDA but this torch build has no NCCL. Set LSTMKIT_DEVICE=cpu "
             "to train with gloo on the CPU."
         )
-    dist.init_process_group(name, timeout=timedelta(seconds=seconds))
+    store = _attempt_store(seconds)
+    if store is None:
+        dist.init_process_group(name, timeout=timedelta(seconds=seconds))
+    else:
+        dist.init_process_group(
+            name, store=store, rank=rank(), world_size=world_size(), timeout=timedelta(seconds=seconds)
+        )
     _context = Context(created=True, timeout=seconds)
     return _context
+
+
+def _attempt_store(seconds: float):
+    """Under torchrun's agent, a store whose keys belong to this attempt (TORCHELASTIC_RESTART_COUNT).
+
+    The agent keeps one store for all attempts; without a per-attempt prefix, the processes of a group
+    restarted by ``--max-restarts`` read the connection addresses the killed attempt left in it and
+    fail to connect ("Gloo connectFullMesh failed ... Connection refused"), so no restart could ever
+    resume (see BackupAndRestore). None when not launched by torchrun's agent."""
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() != "true":
+        return None
+    attempt = _env_int("TORCHELASTIC_RESTART_COUNT", 0)
+    address, port = os.environ.get("MASTER_ADDR", "127.0.0.1"), _env_int("MASTER_PORT", 0)
+    client = dist.TCPStore(address, port, world_size(), False, timedelta(seconds=seconds))
+    return dist.PrefixStore(f"/lstmkit/attempt_{attempt}", client)
 
 
 def _release() -> None:

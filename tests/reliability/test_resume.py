@@ -10,6 +10,7 @@ tests interrupt a fit in-process (an exception from a callback) to check the cal
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -166,3 +167,38 @@ def test_an_unwritable_backup_dir_fails_before_training(tmp_path):
     with pytest.raises(NotADirectoryError, match=r"BackupAndRestore.*afile.*is a file"):
         _fit(tmp_path / "afile" / "backup")
     shutil.rmtree(tmp_path / "afile", ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- under torchrun
+def _torchrun(script_args, out, restarts):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")
+    }
+    env.update(PYTHONPATH=ROOT, OMP_NUM_THREADS="1", LSTMKIT_DISTRIBUTED_TIMEOUT="60", LSTMKIT_DEVICE="cpu")
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--max-restarts={restarts}",
+        f"--master_port={port}",
+        os.path.join(ROOT, "tests", "reliability", "torchrun_resume.py"),
+        str(out),
+        *script_args,
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+
+
+def test_a_rank_killed_under_torchrun_resumes_to_the_uninterrupted_weights(tmp_path):
+    """2 processes; in two attempts one rank SIGKILLs itself mid-epoch, torchrun restarts the group
+    (--max-restarts) and it resumes from the backup; the weights equal an uninterrupted 2-process run's."""
+    _torchrun(["reference", "0"], tmp_path, restarts=0)
+    _torchrun(["killed", "7"], tmp_path, restarts=3)
+    resumed = [json.loads((tmp_path / f"resumed-{attempt}.json").read_text()) for attempt in (1, 2)]
+    assert any(step > 0 for _, step in resumed), resumed  # a restart resumed mid-epoch
+    np.testing.assert_array_equal(np.load(tmp_path / "killed.npy"), np.load(tmp_path / "reference.npy"))
+    assert not (tmp_path / "backup" / "backup.lstmkit").exists()
