@@ -14,20 +14,14 @@ import torch.nn.functional as F
 
 from lstmkit import activations, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
+from lstmkit.utils.checks import check_number
 
 __all__ = ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "ThresholdedReLU"]
 
 
 def _number(value, what: str, owner: str, allow_none: bool = False, minimum: float | None = 0.0):
     """``value`` as a float (or None where allowed); a ValueError naming ``owner`` otherwise."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
-        raise ValueError(f"{owner}: {what} must be a number. Received: {what}={value!r}")
-    value = float(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{owner}: {what} cannot be negative. Received: {what}={value}")
-    return value
+    return check_number(value, what, minimum, allow_none=allow_none, owner=owner)
 
 
 class _Elementwise(Layer):

@@ -12,13 +12,13 @@ Padding follows TensorFlow's rules on each spatial axis, as Keras 3 does: ``'val
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from lstmkit import activations, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
 from lstmkit.layers.conv import data_format_mode, output_length, padding_mode, positive_int, same_padding
+from lstmkit.utils.checks import is_int
 
 __all__ = ["Conv2D", "Conv3D", "Convolution2D", "Convolution3D"]
 
@@ -35,7 +35,7 @@ def int_tuple(value, rank: int, what: str, owner: str) -> tuple[int, ...]:
                 f"{owner}: {what} must be one positive integer or a tuple of {rank}. Received: {what}={value!r}"
             )
         return tuple(positive_int(v, what, owner) for v in value)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    if not is_int(value):
         raise TypeError(
             f"{owner}: {what} must be one positive integer or a tuple of {rank}. Received: {what}={value!r}"
         )

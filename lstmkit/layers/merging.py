@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from lstmkit.layers.base import Layer, format_shape
+from lstmkit.utils.checks import check_int
 
 __all__ = [
     "Add",
@@ -208,9 +209,7 @@ class Concatenate(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(f"Concatenate: axis must be an integer. Received: axis={axis!r}")
-        self.axis = axis
+        self.axis = check_int(axis, "axis", None, owner="Concatenate")
 
     def _axis(self, ndim: int) -> int:
         if not -ndim <= self.axis < ndim:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from lstmkit.layers.base import Layer
+from lstmkit.utils.checks import check_int
 
 __all__ = ["TextVectorization"]
 
@@ -129,11 +130,13 @@ class TextVectorization(Layer):
                     f"TextVectorization: output_sequence_length is for output_mode='int' only. Received: "
                     f"output_sequence_length={output_sequence_length!r} with output_mode={output_mode!r}."
                 )
-            if isinstance(output_sequence_length, bool) or not isinstance(output_sequence_length, int):
-                raise ValueError(
-                    "TextVectorization: output_sequence_length must be an integer or None. Received: "
-                    f"output_sequence_length={output_sequence_length!r}"
-                )
+            output_sequence_length = check_int(
+                output_sequence_length,
+                "output_sequence_length",
+                1,
+                allow_none=True,
+                owner="TextVectorization",
+            )
         self.output_sequence_length = output_sequence_length
         if ngrams is not None and not (
             isinstance(ngrams, int)

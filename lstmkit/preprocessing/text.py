@@ -22,6 +22,8 @@ from collections import OrderedDict, defaultdict
 
 import numpy as np
 
+from lstmkit.utils.checks import check_int
+
 __all__ = ["Tokenizer", "hashing_trick", "one_hot", "text_to_word_sequence", "tokenizer_from_json"]
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
@@ -95,14 +97,14 @@ class Tokenizer:
                 stacklevel=2,
             )
             num_words = nb_words
-        if num_words is not None and (
-            isinstance(num_words, bool) or not isinstance(num_words, (int, np.integer)) or num_words < 0
-        ):
-            raise ValueError(
-                "Tokenizer: num_words must be a positive integer (the number of indices kept, counting the "
-                f"reserved 0) or None (keep all). Received: num_words={num_words!r}"
-            )
-        self.num_words = None if num_words is None else int(num_words)
+        self.num_words = check_int(
+            num_words,
+            "num_words",
+            1,
+            allow_none=True,
+            owner="Tokenizer",
+            meaning="the number of indices kept, counting the reserved 0; None keeps all",
+        )
         self.filters = filters
         self.lower = lower
         self.split = split

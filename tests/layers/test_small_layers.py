@@ -112,9 +112,9 @@ def test_softmax_mask_gives_masked_positions_no_probability(rng):
 
 
 def test_activation_layer_errors_teach():
-    with pytest.raises(ValueError, match=r"ReLU: max_value cannot be negative. Received: max_value=-1.0"):
+    with pytest.raises(ValueError, match=r"ReLU: max_value must be a number >= 0.0. Received: max_value=-1"):
         ReLU(max_value=-1)
-    with pytest.raises(ValueError, match="LeakyReLU: negative_slope cannot be negative"):
+    with pytest.raises(ValueError, match="LeakyReLU: negative_slope must be a number >= 0"):
         LeakyReLU(-0.2)
     with pytest.raises(ValueError, match=r"PReLU: shared_axes must be axis numbers >= 1"):
         PReLU(shared_axes=[0])
