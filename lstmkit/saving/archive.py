@@ -53,6 +53,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from lstmkit.saving import integrity
+from lstmkit.saving.envelope import describe_foreign, describe_foreign_zip, end_of_archive
 from lstmkit.utils.naming import closest
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveReader", "ModelFileError", "as_file_errors"]
@@ -73,11 +74,7 @@ MAX_DOCUMENT_BYTES = 64 << 20  # one JSON document (architecture configs are kil
 MAX_NDIM = 32
 NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: no objects, strings, structs, complex
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
-_EOCD = b"PK\x05\x06"
-_ZIP64_LOCATOR = b"PK\x06\x07"
-_ZIP64_EOCD = b"PK\x06\x06"
 
 
 class ModelFileError(ValueError):
@@ -109,72 +106,9 @@ def as_file_errors(path):
 
 
 # ---------------------------------------------------------------------------- reading
-def _describe_foreign(head: bytes) -> str | None:
-    if head.startswith(_HDF5_SIGNATURE):
-        return (
-            "it is an HDF5 file (as Keras's model.save('model.h5') and save_weights, or h5py, write), not an "
-            "lstmkit file. Keras's files open with lstmkit.models.load_model(path) (a whole model) or "
-            "model.load_weights(path) (weights), which recognise them by their content."
-        )
-    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
-        return (
-            "it is a Python pickle (as pickle.dump or an old torch.save write). lstmkit never unpickles "
-            "files, because loading a pickle can run arbitrary code. Save models with model.save(path)."
-        )
-    stripped = head.lstrip()
-    if stripped[:1] in (b"{", b"["):
-        return (
-            "it looks like a JSON text, e.g. the architecture written by model.to_json(), which has no "
-            "weights. Rebuild that with lstmkit.models.model_from_json(open(path).read())."
-        )
-    return None
-
-
 def _end_of_archive(path: str, handle, size: int) -> tuple[int, int]:
-    """(member count, central directory size) from the end-of-archive record, read before zipfile parses
-    the directory, so that a hostile member count is refused at once."""
-    tail_length = min(size, 22 + 65535)
-    handle.seek(size - tail_length)
-    tail = handle.read(tail_length)
-    at = tail.rfind(_EOCD)
-    if at < 0 or len(tail) - at < 22:
-        raise ModelFileError(
-            path,
-            "the end-of-archive record is missing, so the file is truncated or is not a zip-based model file "
-            "(was it cut off while being written, copied or downloaded?).",
-        )
-    _, _, _, _, count, directory_size, directory_offset, _ = struct.unpack("<4sHHHHIIH", tail[at : at + 22])
-    if count == 0xFFFF or directory_size == 0xFFFFFFFF or directory_offset == 0xFFFFFFFF:
-        locator_at = size - tail_length + at - 20
-        if locator_at < 0:
-            raise ModelFileError(
-                path, "its zip64 end-of-archive locator is missing (the file is truncated or corrupted)."
-            )
-        handle.seek(locator_at)
-        locator = handle.read(20)
-        if len(locator) != 20 or locator[:4] != _ZIP64_LOCATOR:
-            raise ModelFileError(path, "its zip64 end-of-archive locator is damaged (the file is corrupted).")
-        (record_offset,) = struct.unpack("<Q", locator[8:16])
-        if record_offset + 56 > size:
-            raise ModelFileError(
-                path, "its zip64 end-of-archive record points past the end of the file (truncated)."
-            )
-        handle.seek(record_offset)
-        record = handle.read(56)
-        if record[:4] != _ZIP64_EOCD:
-            raise ModelFileError(path, "its zip64 end-of-archive record is damaged (the file is corrupted).")
-        count, directory_size = struct.unpack("<QQ", record[32:48])
-    if count > MAX_MEMBERS:
-        raise ModelFileError(
-            path,
-            f"it declares {count:,} members, more than any model file has (limit {MAX_MEMBERS:,}); it is not "
-            "a model file or it was crafted to exhaust memory.",
-        )
-    if directory_size > size:
-        raise ModelFileError(
-            path, "its zip directory is larger than the file itself (truncated or corrupted)."
-        )
-    return count, directory_size
+    """(member count, central directory size) of a zip, checked (saving/keras reads Keras's zips with it)."""
+    return end_of_archive(path, handle, size, MAX_MEMBERS)
 
 
 _CORRUPT = (
@@ -238,7 +172,7 @@ class ArchiveReader:
 
     def _open_zip(self) -> None:
         head = self._handle.read(16)
-        foreign = _describe_foreign(head)
+        foreign = describe_foreign(head)
         if foreign:
             raise ModelFileError(self.path, foreign)
         if not head.startswith(_ZIP_SIGNATURES):
@@ -262,7 +196,7 @@ class ArchiveReader:
                 )
             self._members[info.filename] = info
         if METADATA not in self._members:  # told by the names alone: nothing is read
-            raise ModelFileError(self.path, self._describe_foreign_zip())
+            raise ModelFileError(self.path, describe_foreign_zip(list(self._members)))
         stored_total = 0
         for info in infos:
             if info.flag_bits & 0x1:
@@ -294,32 +228,6 @@ class ArchiveReader:
                 f"its members declare {stored_total:,} bytes of data in a file of {self.size:,} bytes "
                 "(overlapping members: corrupted or a zip bomb).",
             )
-
-    def _describe_foreign_zip(self) -> str:
-        names = list(self._members)
-        if any(n.endswith("model.weights.h5") for n in names) or {"config.json", "metadata.json"} <= set(
-            names
-        ):
-            return (
-                "it is a Keras 3 '.keras' file, not an lstmkit file. Keras's files open with "
-                "lstmkit.models.load_model(path) or model.load_weights(path), which recognise them by their "
-                "content."
-            )
-        if any(n.endswith("data.pkl") for n in names):
-            return (
-                "it is a PyTorch torch.save file, which holds a pickle; lstmkit never unpickles files, "
-                "because loading a pickle can run arbitrary code. Save models with model.save(path)."
-            )
-        if names and all(n.endswith(".npy") for n in names):
-            return (
-                "it is a NumPy .npz archive, not a model file. Load it with w = np.load(path) and pass the "
-                "arrays to model.set_weights([...])."
-            )
-        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-        return (
-            f"it is a zip archive but not an lstmkit model file (no {METADATA} inside; it holds: "
-            f"{shown or 'nothing'})."
-        )
 
     def _read_member_list(self) -> None:
         """The format version and (format 2) the member list, checked against the zip's members."""
