@@ -239,8 +239,8 @@ class Resume:
         if epoch != self.epoch or self.started:
             return enumerate(train.batches(epoch))
         self.started = True
-        if hasattr(train, "_restartable") and not train._restartable:
-            # A generator that cannot restart was read from the fit's first epoch on: read as far again.
+        if hasattr(train, "_restartable") and not (train.steps is None and train._restartable):
+            # An iterator kept across epochs (a generator) was read from the fit's first epoch on: read as far again.
             for earlier in range(self.callback._initial_epoch, epoch):
                 for _ in train.batches(earlier):
                     pass

@@ -100,6 +100,32 @@ def test_epoch_backups_resume_exactly_and_are_deleted_at_the_end(tmp_path):
     assert not (tmp_path / "b" / "backup.lstmkit").exists()
 
 
+def _batches_forever():
+    """A generator as tutorials write them: endless, the same batches in the same order on every start."""
+    while True:
+        for start in range(0, 40, 8):
+            yield X[start : start + 8], Y[start : start + 8]
+
+
+def test_a_generator_is_read_past_what_was_trained(tmp_path):
+    def fit(backup_dir, stop_at=None):
+        set_random_seed(0)
+        model = Sequential([layers.LSTM(5, dropout=0.2, input_shape=(5, 3)), layers.Dense(1)])
+        model.compile("adam", "mse")
+        chosen = [callbacks.BackupAndRestore(str(backup_dir), save_freq=3)]
+        if stop_at:
+            chosen.insert(0, StopAt(stop_at))
+        try:
+            model.fit(_batches_forever(), steps_per_epoch=4, epochs=4, verbose=0, callbacks=chosen)
+        except Interrupt:
+            return None
+        return _weights(model)
+
+    reference = fit(tmp_path / "ref")
+    assert fit(tmp_path / "b", stop_at=11) is None  # the backup after batch 9: epoch 3, 1 batch done
+    np.testing.assert_array_equal(fit(tmp_path / "b"), reference)
+
+
 def test_delete_checkpoint_false_keeps_the_backup_and_a_rerun_has_nothing_left_to_do(tmp_path):
     first, _ = _fit(tmp_path / "b", delete_checkpoint=False)
     assert (tmp_path / "b" / "backup.lstmkit").exists()
