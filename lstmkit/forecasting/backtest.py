@@ -18,7 +18,7 @@ import numpy as np
 from lstmkit.forecasting.baselines import baseline_forecasts
 from lstmkit.forecasting.data import SeriesData
 from lstmkit.forecasting.metrics import METRICS, mase
-from lstmkit.forecasting.timeindex import require_pandas
+from lstmkit.forecasting.timeindex import format_time, require_pandas
 from lstmkit.utils.checks import check_int
 
 __all__ = ["DEFAULT_CUTS", "BacktestResult", "choose_cuts", "refit_every"]
@@ -59,7 +59,7 @@ def _position(start, data: SeriesData) -> int:
         if stamp is not None and stamp in data.index:
             return int(data.index.get_loc(stamp))
         raise ValueError(
-            f"start={start!r} is not a timestamp of the data (it runs from {data.index[0]} to {data.index[-1]}, "
+            f"start={start!r} is not a timestamp of the data (it runs from {format_time(data.index[0])} to {format_time(data.index[-1])}, "
             f"{data.axis.describe()}). Give the first forecast time, a row position, or a fraction like 0.8."
         )
     raise TypeError(f"start must be a row position, a fraction or a timestamp. Received: start={start!r}")
@@ -184,9 +184,11 @@ def run_backtest(
         due = i == 0 or (every is not None and i % every == 0)
         if due:
             forecaster._say(
-                f"backtest: training for cut {i + 1}/{len(cuts)} (first forecast {data.index[cut]})"
+                f"backtest: training for cut {i + 1}/{len(cuts)} (first forecast {format_time(data.index[cut])})"
             )
-            states.append(fit_state(forecaster, data.head(cut), plan, f"The past at cut {data.index[cut]}"))
+            states.append(
+                fit_state(forecaster, data.head(cut), plan, f"The past at cut {format_time(data.index[cut])}")
+            )
             groups.append([])
             forecaster._say(f"  trained on {cut} rows in {states[-1].seconds:.1f} s")
         groups[-1].append(i)

@@ -12,7 +12,7 @@ from lstmkit.forecasting.baselines import baseline_forecasts
 from lstmkit.forecasting.data import prepare_data
 from lstmkit.forecasting.engine import Plan, fit_state, forecast
 from lstmkit.forecasting.intervals import DropoutPredictor, conformal_quantiles, min_cuts
-from lstmkit.forecasting.timeindex import FILL_METHODS, require_pandas
+from lstmkit.forecasting.timeindex import FILL_METHODS, format_time, require_pandas
 from lstmkit.forecasting.transforms import make_scaler
 from lstmkit.utils.checks import check_int
 from lstmkit.utils.naming import lookup
@@ -298,8 +298,9 @@ class Forecaster:
         predicted = self.predict(len(values), covariates=covariates)
         if index is not None and not predicted.index.equals(index):
             raise ValueError(
-                f"Forecaster.score: the actual values start at {index[0]}, but the forecast starts at "
-                f"{predicted.index[0]} (right after the fitted data). Pass the values that follow the data."
+                f"Forecaster.score: the actual values start at {format_time(index[0])}, but the forecast starts "
+                f"at {format_time(predicted.index[0])} (right after the fitted data). Pass the values that follow "
+                "the data."
             )
         history = self.data_.target
         methods = {"model": predicted.to_numpy()[None]}

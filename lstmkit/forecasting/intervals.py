@@ -71,21 +71,27 @@ def leave_one_out_intervals(residuals, coverage) -> np.ndarray:
 
 
 def _dropout_layers(model) -> list:
-    layers = model.sublayers() if hasattr(model, "sublayers") else []
+    """Layers that perturb their input in training: Dropout-like layers (``rate``), noise (``stddev``), and
+    recurrent layers whose cell has ``dropout`` or ``recurrent_dropout``."""
     found = []
-    for layer in layers:
-        rate = getattr(layer, "rate", 0) or getattr(layer, "stddev", 0)
-        recurrent = getattr(layer, "dropout", 0) or getattr(layer, "recurrent_dropout", 0)
-        if (isinstance(rate, (int, float)) and rate > 0) or (
-            isinstance(recurrent, (int, float)) and recurrent > 0
-        ):
+    for layer in model.sublayers() if hasattr(model, "sublayers") else []:
+        rates = [getattr(layer, "rate", 0), getattr(layer, "stddev", 0)]
+        cell = getattr(layer, "cell", None)
+        if cell is not None:
+            rates += [getattr(cell, "dropout", 0), getattr(cell, "recurrent_dropout", 0)]
+        active = any(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in rates)
+        if active and getattr(layer, "_call_takes", lambda name: False)("training"):
             found.append(layer)
     return found
 
 
 class DropoutPredictor:
     """``predict(x)`` with the model's dropout (and noise) layers active and everything else in inference mode
-    (BatchNormalization keeps its moving statistics): every call is one Monte-Carlo sample."""
+    (BatchNormalization keeps its moving statistics): every call is one Monte-Carlo sample.
+
+    The model runs in the inference phase (``training=False``); only the dropout layers' own calls are given
+    ``training=True``, whatever phase they would inherit.
+    """
 
     def __init__(self, model):
         self.model = model
@@ -96,35 +102,37 @@ class DropoutPredictor:
                 "layer); this one has none. Build one, e.g. Forecaster(model=functools.partial("
                 "lstmkit.forecasting.default_model, dropout=0.2)), or use method='conformal'."
             )
-        self._direct_call = None  # unknown until the first call: see predict
+        self._checked = False
 
     @contextmanager
-    def _active(self):
-        was_training = self.model.training
-        self.model.eval()
+    def _dropout_on(self):
         for layer in self.layers:
-            layer.train()
+            original = layer.call
+
+            def forced(inputs, *args, _call=original, **kwargs):
+                kwargs["training"] = True
+                return _call(inputs, *args, **kwargs)
+
+            layer.call = forced  # an instance attribute: found before the class's call
         try:
             yield
         finally:
-            self.model.train(was_training)
+            for layer in self.layers:
+                del layer.call
 
-    def _call(self, x: torch.Tensor, direct: bool) -> torch.Tensor:
-        with torch.no_grad(), self._active():
-            return self.model(x, training=True) if direct else self.model(x)
+    def _call(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad(), self._dropout_on():
+            return self.model(x, training=False)
 
     def predict(self, x) -> np.ndarray:
         dtype = next(self.model.parameters()).dtype
         x = torch.as_tensor(np.asarray(x), dtype=dtype, device=self.model.current_device())
-        if self._direct_call is None:
-            # Dropout follows the layers' module flag, or (in newer models) only the call's training argument.
-            for direct in (False, True):
-                out = self._call(x, direct)
-                if not torch.equal(out, self._call(x, direct)):
-                    self._direct_call = direct
-                    return out.cpu().numpy()
-            raise ValueError(
-                "method='mc_dropout': the model's dropout layers did not change its output between passes, so "
-                "Monte-Carlo sampling would give zero-width intervals. Use method='conformal'."
-            )
-        return self._call(x, self._direct_call).cpu().numpy()
+        out = self._call(x)
+        if not self._checked:
+            if torch.equal(out, self._call(x)):
+                raise ValueError(
+                    "method='mc_dropout': the model's dropout layers did not change its output between passes, so "
+                    "Monte-Carlo sampling would give zero-width intervals. Use method='conformal'."
+                )
+            self._checked = True
+        return out.cpu().numpy()

@@ -50,8 +50,15 @@ def _infer_offset(index):
     return pd.tseries.frequencies.to_offset(inferred)
 
 
+def format_time(stamp) -> str:
+    """A timestamp as people write it: the date alone at midnight ('1960-01-01'), else in full."""
+    if hasattr(stamp, "normalize") and hasattr(stamp, "strftime") and stamp == stamp.normalize():
+        return stamp.strftime("%Y-%m-%d")
+    return str(stamp)
+
+
 def show_values(stamps, limit=3) -> str:
-    shown = ", ".join(str(s) for s in list(stamps)[:limit])
+    shown = ", ".join(format_time(s) for s in list(stamps)[:limit])
     return shown + (f", ... ({len(stamps)} in all)" if len(stamps) > limit else "")
 
 

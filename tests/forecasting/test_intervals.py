@@ -90,6 +90,17 @@ def test_mc_dropout_samples_with_dropout_on_and_batch_norm_in_inference():
     assert 0 <= result.achieved_coverage <= 1 and result.interval_method == "mc_dropout"
 
 
+def test_mc_dropout_of_a_recurrent_layer():
+    def build(input_shape, outputs):
+        model = Sequential([Input(input_shape), LSTM(6, dropout=0.2, recurrent_dropout=0.2), Dense(outputs)])
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    forecaster = Forecaster(model=build, epochs=1, seed=0, horizon=2, lookback=6).fit(AIRLINE)
+    interval = forecaster.predict(coverage=0.8, method="mc_dropout", samples=16)
+    assert (interval["upper"] - interval["lower"] > 0).all()
+
+
 def test_mc_dropout_needs_dropout():
     forecaster = Forecaster(model=functools.partial(default_model, units=4), epochs=1, horizon=2, lookback=6)
     forecaster.fit(AIRLINE)
