@@ -1,5 +1,6 @@
 """The ``lstmkit`` command: ``lstmkit demo`` runs the five-step tutorial's worked example; ``lstmkit run
-script.py`` runs a Keras script unchanged (lstmkit/run)."""
+script.py`` runs a Keras script unchanged (lstmkit/run); ``lstmkit forecast [CSV]`` fits, backtests and
+forecasts a series (lstmkit/forecasting/command.py)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,19 @@ def main(argv=None) -> int:
     demo_parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     commands.add_parser("version", help="print the lstmkit and torch versions")
     commands.add_parser("run", help="run a Keras script unchanged: lstmkit run script.py [args ...]")
+    from lstmkit.forecasting import command as forecast_command
+
+    forecast_command.add_arguments(
+        commands.add_parser(
+            "forecast",
+            help="fit, backtest and forecast a CSV column (no CSV: the embedded airline series)",
+            description="Fit, backtest and forecast a series; write forecast.csv, backtest.csv, metrics.json, "
+            "forecast.png and report.html into --out.",
+        )
+    )
     args = parser.parse_args(argv)
+    if args.command == "forecast":
+        return forecast_command.run(args)
     if args.command == "demo":
         if args.epochs < 1:
             parser.error(f"--epochs must be at least 1; received {args.epochs}")
