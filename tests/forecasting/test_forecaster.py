@@ -154,7 +154,9 @@ def test_argument_errors_teach():
         Forecaster(difference=2)
     with pytest.raises(ValueError, match="Unknown scaler: 'standart'. Did you mean 'standard'"):
         Forecaster(scaler="standart")
-    with pytest.raises(TypeError, match="lookback must be an integer"):
+    with pytest.raises(
+        TypeError, match=r"lookback must be a positive integer or None. Received: lookback=2.5"
+    ):
         Forecaster(lookback=2.5)
     with pytest.raises(ValueError, match="fit the Forecaster first"):
         Forecaster().predict()
