@@ -11,7 +11,16 @@ import os
 
 import torch
 
-__all__ = ["device", "epsilon", "float_dtype", "floatx", "is_main_process", "set_device", "set_floatx"]
+__all__ = [
+    "device",
+    "epsilon",
+    "float_dtype",
+    "floatx",
+    "is_main_process",
+    "set_device",
+    "set_epsilon",
+    "set_floatx",
+]
 
 DEVICE_ENV_VAR = "LSTMKIT_DEVICE"
 
@@ -98,3 +107,32 @@ def is_main_process() -> bool:
 def epsilon() -> float:
     """The small constant Keras adds to avoid division by zero and log(0): 1e-7."""
     return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    """Change the fuzz factor ``epsilon()`` (Keras's ``K.set_epsilon``)."""
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def backend() -> str:
+    """The engine's name, as ``keras.backend.backend()`` reports it."""
+    return "torch"
+
+
+def __getattr__(name):
+    """Keras 2's backend functions (``K.mean``, ``K.dot``, ...), served from lstmkit/ops/keras2.py, which is
+    imported only when one is asked for (it needs the layers, which need this module)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from lstmkit.ops import keras2
+    from lstmkit.utils.naming import closest
+
+    if name in keras2.__all__:
+        return getattr(keras2, name)
+    hits = closest(name, keras2.__all__ + __all__)
+    hint = f" Did you mean {' or '.join(f'K.{h}' for h in hits)}?" if hits else ""
+    raise AttributeError(
+        f"lstmkit.backend has no function {name!r}.{hint} It offers Keras 2's common backend functions; for "
+        "others use lstmkit.ops or torch inside a custom layer."
+    )

@@ -78,28 +78,72 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 # ---------------------------------------------------------------------------- metric objects
 class Metric:
-    """Base class: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``, ``reset_state()``."""
+    """Base class: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``, ``reset_state()``.
+
+    Your own metric (Keras 2 and 3 style): create its state in ``__init__`` with ``self.add_weight(name=...,
+    initializer='zeros')`` (or ``add_variable``), update it with ``assign``/``assign_add`` in ``update_state``,
+    return the value from ``result()`` (a tensor or a number). ``reset_state`` puts every such variable back
+    to its initial value unless you override it.
+    """
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or type(self).__name__.lower()
+        self.name = name or _snake(type(self).__name__)
         self.dtype = dtype
-        self.reset_state()
+        self._variables: list = []
+        if type(self).__module__.startswith("lstmkit."):  # lstmkit's own metrics set up their state here
+            self.reset_state()
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, aggregation="sum", **kwargs):
+        """A state variable (Keras's ``Metric.add_weight``): a 0-d (or ``shape``) tensor starting at
+        ``initializer``'s value."""
+        from lstmkit import initializers
+        from lstmkit.variables import Variable
+
+        shape = tuple(shape) if isinstance(shape, (list, tuple)) else (() if shape is None else (shape,))
+        torch_dtype = getattr(torch, str(dtype or self.dtype or "float32").replace("torch.", ""))
+        initializer = initializers.get(initializer)
+        variable = Variable(
+            torch.as_tensor(initializer(shape, dtype=torch_dtype)).to(torch_dtype), requires_grad=False
+        )
+        self._variables.append((variable, initializer))
+        return variable
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """Keras 3's name for ``add_weight``."""
+        return self.add_weight(
+            name=name, shape=shape, initializer=initializer, dtype=dtype, aggregation=aggregation
+        )
+
+    @property
+    def variables(self) -> list:
+        return [v for v, _ in self._variables]
 
     def reset_state(self):
-        raise NotImplementedError
+        if not self._variables:
+            raise NotImplementedError(
+                f"{type(self).__name__} must define reset_state() or create its state with add_weight()."
+            )
+        for variable, initializer in self._variables:
+            variable.assign(initializer(tuple(variable.shape), dtype=variable.dtype))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         raise NotImplementedError
 
     def result_tensor(self) -> torch.Tensor:
         """The current value as a 0-d tensor on the device (no host synchronisation)."""
-        raise NotImplementedError
+        value = self.result()
+        return value if isinstance(value, torch.Tensor) else torch.as_tensor(float(value))
 
-    def result(self) -> float:
+    def result(self):
         return float(self.result_tensor())
 
     def reset_states(self):  # Keras 2 spelling
         self.reset_state()
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Keras's ``metric(y_true, y_pred)``: update with this batch and return the result."""
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
 
     def get_config(self):
         return {"name": self.name}
@@ -110,6 +154,12 @@ class Metric:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _snake(name: str) -> str:
+    from lstmkit.utils.naming import snake_case
+
+    return snake_case(name)
 
 
 class Mean(Metric):

@@ -13,12 +13,26 @@ layers list, a call waiting while a tensor it needs has not been produced yet (K
 
 from __future__ import annotations
 
+import numpy as np
+import torch
+
 from lstmkit.graph.keras_tensor import KerasTensor
 from lstmkit.utils import tree
 
 __all__ = ["graph_config", "graph_from_config"]
 
 _TENSOR = "__keras_tensor__"
+_MAX_CONSTANT = 65536  # a constant tensor in a layer call (e.g. ops.ones((4, 1))) is stored up to this size
+
+
+def _constant(config) -> torch.Tensor:
+    dtype = str(config.get("dtype", "float32"))
+    if dtype not in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"):
+        raise ValueError(f"A constant in the graph model config has an unsupported dtype {dtype!r}.")
+    array = np.asarray(config.get("value"), dtype=dtype)
+    if array.size > _MAX_CONSTANT:
+        raise ValueError(f"A constant in the graph model config is larger than {_MAX_CONSTANT} values.")
+    return torch.from_numpy(array)
 
 
 def graph_config(model) -> dict:
@@ -53,15 +67,38 @@ def graph_config(model) -> dict:
                     "keras_history": tensor_entry(value),
                 },
             }
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, tuple):  # e.g. an index x[:, -1] or an axis tuple: kept a tuple
+            return {"class_name": "__tuple__", "config": {"value": [argument(v, layer) for v in value]}}
+        if isinstance(value, list):
             return [argument(v, layer) for v in value]
         if isinstance(value, dict):
             return {str(k): argument(v, layer) for k, v in value.items()}
+        if isinstance(value, slice):
+            return {
+                "class_name": "__slice__",
+                "config": {"start": value.start, "stop": value.stop, "step": value.step},
+            }
+        if value is Ellipsis:
+            return {"class_name": "__ellipsis__", "config": {}}
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
+        count = (
+            value.numel()
+            if isinstance(value, torch.Tensor)
+            else np.size(value)
+            if isinstance(value, np.ndarray)
+            else None
+        )
+        if count is not None and count <= _MAX_CONSTANT:
+            array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+            return {
+                "class_name": "__tensor__",
+                "config": {"value": array.tolist(), "dtype": str(array.dtype)},
+            }
         raise ValueError(
             f"Layer '{layer.name}' was called with {type(value).__name__} {value!r:.60}, which cannot be saved in a "
-            "model file. Pass only tensors and plain values (numbers, strings, lists) to layer calls."
+            "model file. Pass symbolic tensors, plain values (numbers, strings, lists) and small constant arrays "
+            "to layer calls."
         )
 
     layers = []
@@ -127,6 +164,15 @@ def graph_from_config(config: dict, custom_objects=None):
     def resolve(value):
         if isinstance(value, dict) and value.get("class_name") == _TENSOR:
             return tensor(*value["config"]["keras_history"])
+        if isinstance(value, dict) and value.get("class_name") == "__tuple__":
+            return tuple(resolve(v) for v in value["config"]["value"])
+        if isinstance(value, dict) and value.get("class_name") == "__slice__":
+            config = value["config"]
+            return slice(config.get("start"), config.get("stop"), config.get("step"))
+        if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
+            return Ellipsis
+        if isinstance(value, dict) and value.get("class_name") == "__tensor__":
+            return _constant(value["config"])
         if isinstance(value, list):
             return [resolve(v) for v in value]
         if isinstance(value, dict):

@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from lstmkit import backend
+from lstmkit import backend, regularizers
 from lstmkit.graph.keras_tensor import any_symbolic
 from lstmkit.layers import tracking
 from lstmkit.layers.call_context import current_phase, phase
@@ -80,6 +80,7 @@ class Layer(LayerWeights, torch.nn.Module):
         batch_input_shape=None,
         batch_size=None,
         input_dim=None,
+        activity_regularizer=None,
         **kwargs,
     ):
         super().__init__()
@@ -110,9 +111,8 @@ class Layer(LayerWeights, torch.nn.Module):
         self._inbound_nodes: list = []  # one per call on symbolic tensors (lstmkit/graph/node.py)
         self._added_weights: list = []  # add_weight's records, in creation order
         self._calls = 0  # finished calls; add_weight in a later call would make new weights every step
-        self.training = (
-            False  # Keras's default phase is inference; fit/evaluate/predict pass theirs explicitly
-        )
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.training = False  # Keras's default phase is inference; fit/evaluate/predict pass theirs
 
     def __setattr__(self, name, value):
         modules = self.__dict__.get("_modules")
@@ -205,6 +205,16 @@ class Layer(LayerWeights, torch.nn.Module):
         """Raise InputShapeError if this layer cannot take ``input_shape`` (batch axis included)."""
         if not _is_shape(input_shape):
             return  # several inputs: the layer checks them in build/call
+        spec = self.__dict__.get("input_spec")
+        if spec is not None and hasattr(spec, "check"):  # Keras's InputSpec set by a custom layer
+            problem = spec.check(self, input_shape)
+            if problem:
+                raise InputShapeError(
+                    f"Layer '{self.name}' ({type(self).__name__}) {problem} (its input_spec is {spec!r}).",
+                    self,
+                    input_shape,
+                    spec.ndim,
+                )
         ndim = len(input_shape)
         wanted = self.expected_ndim
         if wanted is not None and ndim != wanted:
@@ -314,7 +324,7 @@ class Layer(LayerWeights, torch.nn.Module):
         outer = current_phase()
         if (
             training is None
-        ):  # inherit: the outer call's phase, else torch's module flag (False unless .train())
+        ):  # inherit: the outer call's phase, else torch's module flag (off unless .train())
             training = self.training if outer is None else outer
         training = bool(training)
         if self._call_takes("training"):
@@ -331,12 +341,21 @@ class Layer(LayerWeights, torch.nn.Module):
                 outputs = self.call(inputs, *args, **kwargs)
         if not self._calls:  # "called before" is what counts; a growing count would make torch.compile
             self._calls = 1  # (jit_compile) recompile on every call, as it guards on int attributes
+        if self.activity_regularizer is not None:
+            self._penalize_activity(outputs)
         if mask is not None or _makes_masks(type(self)):
             _attach_masks(outputs, self.compute_mask(inputs, mask))
         return outputs
 
     def call(self, inputs, *args, **kwargs):
         return inputs
+
+    def _penalize_activity(self, outputs) -> None:
+        """``activity_regularizer=``: its penalty on each output, per sample (divided by the batch size)."""
+        for output in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+            if isinstance(output, torch.Tensor) and output.is_floating_point():
+                penalty = self.activity_regularizer(output)
+                self.add_loss(penalty / output.shape[0] if output.dim() > 0 else penalty)
 
     def compute_mask(self, inputs, mask=None):
         """The mask for this layer's output: passed through if the layer supports masking."""
@@ -387,6 +406,8 @@ class Layer(LayerWeights, torch.nn.Module):
             config["dtype"] = self._dtype_name if self._dtype_policy is None else self._dtype_policy.name
         if self.input_shape_declared is not None:
             config["batch_input_shape"] = self.input_shape_declared
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

@@ -8,9 +8,11 @@ output has ``ceil(steps / strides)`` steps, putting the odd extra step at the en
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch.nn.functional as F
 
-from lstmkit import activations, initializers, regularizers
+from lstmkit import activations, constraints, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
 from lstmkit.utils.checks import check_int
 
@@ -125,6 +127,8 @@ class Conv1D(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         owner = type(self).__name__
@@ -153,6 +157,10 @@ class Conv1D(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    constraint_arguments: ClassVar[dict] = {"kernel": "kernel_constraint", "bias": "bias_constraint"}
 
     def _shape_from_input_dim(self, input_dim):
         # Keras 2's Conv1D(..., input_dim=channels): any number of steps.
@@ -259,6 +267,8 @@ class Conv1D(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch.nn.functional as F
 
-from lstmkit import activations, initializers, regularizers
+from lstmkit import activations, constraints, initializers, regularizers
 from lstmkit.layers.base import Layer, format_shape
 
 __all__ = ["Activation", "Dense"]
@@ -34,10 +36,14 @@ class Dense(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.units = _positive_units(units, "Dense")
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -54,6 +60,8 @@ class Dense(Layer):
             )
         self.kernel = self._new_weight((in_dim, self.units), self.kernel_initializer)
         self.bias = self._new_weight((self.units,), self.bias_initializer) if self.use_bias else None
+
+    constraint_arguments: ClassVar[dict] = {"kernel": "kernel_constraint", "bias": "bias_constraint"}
 
     def call(self, inputs):
         # F.linear takes the (out, in) layout; kernel.t() is a free view of the Keras-layout kernel.
@@ -78,6 +86,8 @@ class Dense(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

@@ -7,11 +7,13 @@ dropped it with a warning; Keras 2 tutorials rely on it to build the model befor
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lstmkit import initializers, regularizers
+from lstmkit import constraints, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer
 from lstmkit.layers.conv import positive_int
 
@@ -41,6 +43,7 @@ class Embedding(Layer):
         output_dim,
         embeddings_initializer="uniform",
         embeddings_regularizer=None,
+        embeddings_constraint=None,
         mask_zero=False,
         weights=None,
         input_length=None,
@@ -63,6 +66,7 @@ class Embedding(Layer):
             embeddings_initializer = _INITIALIZER_ALIASES.get(embeddings_initializer, embeddings_initializer)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self._ids_checked_on_device = False
@@ -70,6 +74,8 @@ class Embedding(Layer):
             # Made now, so that get_weights() works before the model is built; build() keeps them.
             self._make_embeddings()
             self.set_weights(weights if isinstance(weights, (list, tuple)) else [weights])
+
+    constraint_arguments: ClassVar[dict] = {"embeddings": "embeddings_constraint"}
 
     # ------------------------------------------------------------------ weights and shapes
     def _make_embeddings(self):
@@ -142,6 +148,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }
 

@@ -14,12 +14,14 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from lstmkit import initializers, regularizers
 from lstmkit.layers.call_context import current_phase, record_loss
+from lstmkit.variables import Variable
 
 __all__ = ["KerasWeight", "LayerWeights", "child_layers"]
 
@@ -180,9 +182,7 @@ class LayerWeights:
                 f"add_weight: the initializer {initializer!r} returned shape {tuple(value.shape)}, not {shape}."
             )
         trainable = True if kwargs.get("trainable") is None else bool(kwargs["trainable"])
-        param = torch.nn.Parameter(
-            value, requires_grad=trainable and self.trainable and dtype.is_floating_point
-        )
+        param = Variable(value, requires_grad=trainable and self.trainable and dtype.is_floating_point)
         param._keras_trainable = trainable
         name = str(kwargs.get("name") or f"variable_{len(self._added_weights)}")
         self.register_parameter(self._free_attribute(name), param)
@@ -207,7 +207,7 @@ class LayerWeights:
     def _new_weight(self, shape, initializer, trainable=True) -> torch.nn.Parameter:
         """lstmkit's own layers: a parameter made by ``initializer``, registered by assigning it."""
         value = initializer(tuple(shape), dtype=self.compute_dtype)
-        param = torch.nn.Parameter(value, requires_grad=trainable and self.trainable)
+        param = Variable(value, requires_grad=trainable and self.trainable)
         param._keras_trainable = bool(trainable)
         return param
 
@@ -278,15 +278,26 @@ class LayerWeights:
         return True
 
     # ----------------------------------------------------------------- constraints
-    def weight_constraints(self) -> list[tuple[torch.Tensor, Callable]]:
-        """(parameter, constraint) pairs of this layer and the layers inside it, applied after every update."""
-        own = [(w.param, w.constraint) for w in self._added_weights if w.constraint is not None]
-        own += [(p, c) for p, c in self._declared_constraints() if c is not None and p is not None]
-        return own + [pair for layer in child_layers(self) for pair in layer.weight_constraints()]
+    # Keras weight name -> the attribute holding its constraint (``kernel_constraint=`` and friends).
+    constraint_arguments: ClassVar[dict] = {}
 
-    def _declared_constraints(self) -> list:
-        """Layers with ``kernel_constraint=``-style arguments list their (parameter, constraint) pairs here."""
-        return []
+    def weight_constraints(self) -> list[tuple[KerasWeight, Callable]]:
+        """(weight, constraint) pairs of this layer and the layers inside it, applied after every update to
+        the weight in Keras's layout."""
+        own = [
+            (_direct_weight(self.name, w.name, w.param, w.trainable), w.constraint)
+            for w in self._added_weights
+            if w.constraint is not None
+        ]
+        if self.constraint_arguments and self.built:
+            for weight in self.keras_weights():
+                attribute = self.constraint_arguments.get(weight.name.rsplit("/", 1)[-1])
+                constraint = getattr(self, attribute, None) if attribute else None
+                if constraint is not None:
+                    own.append((weight, constraint))
+        return own + [
+            pair for layer in child_layers(self) if layer.built for pair in layer.weight_constraints()
+        ]
 
     # ----------------------------------------------------------------- losses
     def add_loss(self, loss, inputs=None) -> None:
@@ -294,7 +305,8 @@ class LayerWeights:
         of the current call. ``inputs`` is Keras 2's argument and only accepted."""
         if callable(loss) and not isinstance(loss, torch.Tensor):
             loss = loss()
-        loss = torch.as_tensor(loss)
+        if not isinstance(loss, torch.Tensor):  # (a tensor passes untouched: torch.compile traces through it)
+            loss = torch.as_tensor(loss)
         self._losses.append(loss)
         record_loss(loss)
 

@@ -150,8 +150,8 @@ class Model(Layer):
             pairs = self._constraints = self.weight_constraints()
         if pairs:
             with torch.no_grad():
-                for param, constraint in pairs:
-                    param.copy_(constraint(param))
+                for weight, constraint in pairs:
+                    weight.write(constraint(weight.read()))
 
     # ------------------------------------------------------------------ shapes (generic fallback)
     def prepare_input(self, x_shape) -> None:

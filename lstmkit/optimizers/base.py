@@ -91,8 +91,12 @@ class Optimizer:
     # ------------------------------------------------------------------ learning rate
     @property
     def learning_rate(self):
-        """The base learning rate (a float) or a schedule. Settable between epochs."""
-        return self._learning_rate
+        """The base learning rate (a float, also assignable: ``optimizer.learning_rate.assign(0.01)`` or
+        Keras 2's ``K.set_value(optimizer.lr, 0.01)``) or a schedule. Settable between epochs."""
+        from lstmkit.variables import LearningRate
+
+        rate = self._learning_rate
+        return rate if callable(rate) else LearningRate(rate, self)
 
     @learning_rate.setter
     def learning_rate(self, value):

@@ -127,7 +127,9 @@ class EpochLogs(Mapping):
                     )
         for m in self.metrics or []:
             name = getattr(m, "log_name", m.name)
-            table[name] = lambda m=m, name=name: self._merged[name] if name in self._merged else m.result()
+            table[name] = lambda m=m, name=name: (
+                self._merged[name] if name in self._merged else float(m.result())
+            )
         return table
 
     def _names(self) -> list[str]:

@@ -8,7 +8,15 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-__all__ = ["closest", "lookup", "reject_unknown_kwargs", "snake_case", "unique_name", "unknown_name_error"]
+__all__ = [
+    "closest",
+    "lookup",
+    "reject_unknown_kwargs",
+    "reset_names",
+    "snake_case",
+    "unique_name",
+    "unknown_name_error",
+]
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -91,6 +99,11 @@ def snake_case(name: str) -> str:
 
 
 _name_counts: defaultdict[str, int] = defaultdict(int)
+
+
+def reset_names() -> None:
+    """Start automatic names afresh (``keras.backend.clear_session()``)."""
+    _name_counts.clear()
 
 
 def unique_name(base: str) -> str:

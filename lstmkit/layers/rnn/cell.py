@@ -15,10 +15,12 @@ gate order; ``torch_order[i]`` is the Keras gate block that torch's block ``i`` 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 
-from lstmkit import activations, initializers, regularizers
+from lstmkit import activations, constraints, initializers, regularizers
 from lstmkit.layers.base import KerasWeight, Layer, format_shape
 from lstmkit.utils.checks import check_int
 
@@ -61,6 +63,11 @@ class RecurrentCell(Layer):
 
     gates = 1
     torch_order: tuple = (0,)
+    constraint_arguments: ClassVar[dict] = {
+        "kernel": "kernel_constraint",
+        "recurrent_kernel": "recurrent_constraint",
+        "bias": "bias_constraint",
+    }
     expected_ndim = 2
     input_axes = "(batch, features)"
 
@@ -75,6 +82,9 @@ class RecurrentCell(Layer):
         kernel_regularizer=None,
         recurrent_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
         dropout=0.0,
         recurrent_dropout=0.0,
         seed=None,
@@ -82,6 +92,9 @@ class RecurrentCell(Layer):
     ):
         super().__init__(**kwargs)
         self.units = check_int(units, "units", 1, owner=type(self).__name__)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -244,6 +257,9 @@ class RecurrentCell(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,

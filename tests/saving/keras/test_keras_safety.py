@@ -136,8 +136,25 @@ def test_unknown_keys_name_the_file_layer_and_key(tmp_path):
     refused(path, r"layer 'lstm' \(LSTM\) has the config key 'frobnicate'.*refuses it rather than ignore it")
 
 
+def test_weight_constraints_in_a_keras_file_are_kept(tmp_path):
+    from lstmkit import constraints
+    from lstmkit.models import load_model
+
+    def change(config):
+        layer_config(config, "lstm")["kernel_constraint"] = {
+            "module": "keras.constraints",
+            "class_name": "MaxNorm",
+            "config": {"max_value": 2.0, "axis": 0},
+            "registered_name": None,
+        }
+
+    model = load_model(edit_h5_config(copy("lstm", "tfk2.h5", tmp_path), change), compile=False)
+    constraint = model.get_layer("lstm").cell.kernel_constraint
+    assert isinstance(constraint, constraints.MaxNorm) and constraint.max_value == 2.0
+
+
 @pytest.mark.parametrize(
-    ("key", "value"), [("time_major", True), ("kernel_constraint", {"class_name": "MaxNorm", "config": {}})]
+    ("key", "value"), [("time_major", True), ("gamma_constraint", {"class_name": "MaxNorm", "config": {}})]
 )
 def test_settings_lstmkit_lacks_are_refused_unless_neutral(tmp_path, key, value):
     def change(config):
