@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from lstmkit import backend, regularizers
-from lstmkit.graph.keras_tensor import any_symbolic
+from lstmkit.graph.keras_tensor import KerasTensor, any_symbolic
 from lstmkit.layers import tracking
 from lstmkit.layers.call_context import current_phase, phase
 from lstmkit.layers.layer_weights import KerasWeight, LayerWeights, child_layers
@@ -128,7 +128,7 @@ class Layer(LayerWeights, torch.nn.Module):
         super().__setattr__(name, value)
 
     def __call__(self, *args, **kwargs):
-        if any_symbolic(args) or any_symbolic(kwargs):
+        if _symbolic_arguments(args, kwargs):
             from lstmkit.graph.node import symbolic_call
 
             return symbolic_call(self, args, kwargs)
@@ -434,6 +434,17 @@ class Layer(LayerWeights, torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _symbolic_arguments(args, kwargs) -> bool:
+    """Whether a call has symbolic tensors: cheap for the common case of tensors and plain values."""
+    for value in args:
+        if isinstance(value, (KerasTensor, list, tuple, dict)) and any_symbolic(value):
+            return True
+    for value in kwargs.values():
+        if isinstance(value, (KerasTensor, list, tuple, dict)) and any_symbolic(value):
+            return True
+    return False
 
 
 def _is_shape(value) -> bool:

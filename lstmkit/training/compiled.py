@@ -256,7 +256,10 @@ class CompiledTrainStep:
         self.params = [p for _, p in named]
         self.optimizer.zero_grad(self.params)
         self.flat_grad = self.optimizer.flat_gradient(self.params)
-        self.whole = not _uses_fused_kernel(model, x, training=True)
+        # Fused kernels cannot be traced; add_loss terms would be computed over the padding rows of a last batch.
+        self.whole = not _uses_fused_kernel(model, x, training=True) and not _adds_losses(
+            model, x, training=True
+        )
         if not self.whole:
             return
         with torch.no_grad():
@@ -371,11 +374,22 @@ def _uses_fused_kernel(model, x, training: bool) -> bool:
     restored after it."""
     watch = _FusedCallWatch()
     buffers = [(b, b.clone()) for b in model.buffers()]
-    with torch.random.fork_rng(devices=[]), torch.no_grad(), watch:
+    # (its own loss collection: add_loss terms of this probe must not join the step being computed)
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), watch, collecting_losses():
         model(x, training=training)  # also builds anything still unbuilt
         for buffer, saved in buffers:
             buffer.copy_(saved)
     return watch.seen
+
+
+def _adds_losses(model, x, training: bool) -> bool:
+    """Whether the model's forward pass adds ``add_loss`` terms (one side-effect-free eager pass)."""
+    buffers = [(b, b.clone()) for b in model.buffers()]
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), collecting_losses() as added:
+        model(x, training=training)
+        for buffer, saved in buffers:
+            buffer.copy_(saved)
+    return bool(added)
 
 
 class _Objective(torch.nn.Module):
@@ -441,8 +455,12 @@ class _CompiledForward:
             return self.model(x, training=False)
         try:
             if self.fn is None:
-                if _uses_fused_kernel(self.model, x, training=False):
-                    self.eager_only = True  # the fused kernels are the work: nothing to compile
+                if _uses_fused_kernel(self.model, x, training=False) or _adds_losses(
+                    self.model, x, training=False
+                ):
+                    self.eager_only = (
+                        True  # fused kernels are the work (nothing to compile); add_loss needs eager
+                    )
                     return self.model(x, training=False)
                 forward = self._forward
 

@@ -30,11 +30,15 @@ class EpochLogs(Mapping):
 
     def __init__(self, compiled, prefix=""):
         self.compiled, self.prefix = compiled, prefix
+        self._metrics = None
         self.reset()
 
     @property
     def metrics(self) -> list | None:
-        return self.compiled.metrics
+        metrics = self._metrics
+        if metrics is None:  # resolved on the first batch; kept from then on (read on every batch)
+            metrics = self._metrics = self.compiled.metrics
+        return metrics
 
     @property
     def outputs(self) -> list:
