@@ -263,6 +263,14 @@ class Forecaster:
         self._require_fit("calibrate")
         cuts = max(backtests.DEFAULT_CUTS, min_cuts(coverage))
         start = len(self.data_) - self.plan_.horizon - cuts + 1
+        needed = self._min_rows(self.plan_) + cuts - 1 + self.plan_.horizon
+        if start < self._min_rows(self.plan_):
+            raise ValueError(
+                f"Forecaster: {coverage:.0%} conformal intervals are calibrated on a backtest of {cuts} cuts of the "
+                f"fitted data, each cut trained on the rows before it; that needs about {needed} rows, and the data "
+                f"has {len(self.data_)}. Use a shorter lookback= or horizon=, more data, or method='mc_dropout' "
+                "with a model that has dropout."
+            )
         self._say(f"calibrate: backtest over the last {cuts} cuts for {coverage:.0%} intervals")
         return self.backtest(start=start, refit=refit)
 

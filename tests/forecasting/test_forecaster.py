@@ -52,6 +52,22 @@ def test_model_from_a_function_or_an_instance_is_trained_fresh():
     assert all(np.array_equal(a, b) for a, b in zip(before, mine.get_weights()))  # the user's model untouched
 
 
+def test_a_functional_model_is_copied_and_forecasts():
+    import lstmkit as keras
+
+    inputs = keras.Input((6, 1))
+    outputs = keras.layers.Dense(3)(keras.layers.LSTM(4)(inputs))
+    graph = keras.Model(inputs, outputs)
+    graph.compile(optimizer="adam", loss="mse")
+    forecaster = small(
+        model=graph, lookback=6, horizon=3, difference=0, seasonal_difference=False, scaler=None
+    )
+    forecaster.fit(AIRLINE)
+    assert type(forecaster.model_).__name__ == "Functional" and forecaster.model_ is not graph
+    expected = recursive_forecast(forecaster.model_, AIRLINE.to_numpy()[-6:], 3)
+    np.testing.assert_allclose(forecaster.predict().to_numpy(), expected, rtol=1e-5)
+
+
 def test_model_that_does_not_fit_the_windows_is_refused():
     wrong_width = Sequential([Input((6, 1)), LSTM(4), Dense(2)])
     wrong_width.compile(optimizer="adam", loss="mse")

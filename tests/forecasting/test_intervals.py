@@ -62,6 +62,16 @@ def test_predict_calibrates_once_then_reuses_the_backtest():
         forecaster.predict(horizon=13, coverage=0.9)
 
 
+def test_too_little_data_to_calibrate_says_so():
+    forecaster = Forecaster(epochs=1, seed=0, lookback=24, horizon=12).fit(AIRLINE[:70])
+    # a fit: 13 rows for differencing + lookback 24 + horizon 12 + 11 for a dozen windows = 60; 9 more cuts and
+    # the last cut's 12 months: 81
+    with pytest.raises(
+        ValueError, match=r"a backtest of 10 cuts .* needs about 81 rows, and the data has 70"
+    ):
+        forecaster.predict(coverage=0.9)
+
+
 def test_backtest_reports_the_achieved_coverage():
     forecaster = Forecaster(epochs=2, seed=0, horizon=3, lookback=12)
     result = forecaster.backtest(AIRLINE, refit=False, coverage=0.8)
