@@ -8,11 +8,12 @@ Keras 2 code imports them from ``keras.layers.advanced_activations`` (``lstmkit.
 from __future__ import annotations
 
 import warnings
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
-from lstmkit import activations, initializers, regularizers
+from lstmkit import activations, constraints, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
 from lstmkit.utils.checks import check_number
 
@@ -119,6 +120,8 @@ class PReLU(_Elementwise):
     ``(batch, rows, cols, channels)`` learns one alpha per channel.
     """
 
+    constraint_arguments: ClassVar[dict] = {"alpha": "alpha_constraint"}
+
     def __init__(
         self,
         alpha_initializer="zeros",
@@ -130,11 +133,7 @@ class PReLU(_Elementwise):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        if alpha_constraint is not None:  # Keras configs carry the key; only its default is supported
-            raise ValueError(
-                "PReLU: weight constraints are not supported by lstmkit yet. Received: "
-                f"alpha_constraint={alpha_constraint!r}; remove it (the default is None)."
-            )
+        self.alpha_constraint = constraints.get(alpha_constraint)
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -201,7 +200,7 @@ class PReLU(_Elementwise):
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
             "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-            "alpha_constraint": None,
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
             "shared_axes": self.shared_axes,
         }
 

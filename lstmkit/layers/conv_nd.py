@@ -12,10 +12,12 @@ Padding follows TensorFlow's rules on each spatial axis, as Keras 3 does: ``'val
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 
-from lstmkit import activations, initializers, regularizers
+from lstmkit import activations, constraints, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
 from lstmkit.layers.conv import data_format_mode, output_length, padding_mode, positive_int, same_padding
 from lstmkit.utils.checks import is_int
@@ -154,10 +156,14 @@ class _ConvND(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         owner, rank = type(self).__name__, self.rank
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.filters = positive_int(filters, "filters", owner)
         self.kernel_size = int_tuple(kernel_size, rank, "kernel_size", owner)
         self.strides = int_tuple(strides, rank, "strides", owner)
@@ -183,6 +189,8 @@ class _ConvND(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    constraint_arguments: ClassVar[dict] = {"kernel": "kernel_constraint", "bias": "bias_constraint"}
 
     # ------------------------------------------------------------------ shapes
     def check_input_shape(self, input_shape):
@@ -272,6 +280,8 @@ class _ConvND(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

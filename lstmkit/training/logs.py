@@ -8,6 +8,7 @@ are sorted, as Keras 3 sorts its logs; ``evaluate`` returns its list in Keras's 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from copy import deepcopy
 
 import torch
 
@@ -30,15 +31,21 @@ class EpochLogs(Mapping):
 
     def __init__(self, compiled, prefix=""):
         self.compiled, self.prefix = compiled, prefix
-        self._metrics = None
+        # This call's own metric objects, one list per output: copies of compile's (resolved on the first
+        # batch), so that an evaluate in another thread never touches the state of a running fit.
+        self._per_output: list | None = None
+        self._metrics: list | None = None
+        if compiled.metrics is not None:
+            self._own_metrics()
         self.reset()
+
+    def _own_metrics(self) -> None:
+        self._per_output = [[_fresh(m) for m in spec.metrics] for spec in self.compiled.outputs]
+        self._metrics = [m for group in self._per_output for m in group]
 
     @property
     def metrics(self) -> list | None:
-        metrics = self._metrics
-        if metrics is None:  # resolved on the first batch; kept from then on (read on every batch)
-            metrics = self._metrics = self.compiled.metrics
-        return metrics
+        return self._metrics
 
     @property
     def outputs(self) -> list:
@@ -67,15 +74,15 @@ class EpochLogs(Mapping):
                     self.output_totals[i] = (
                         value if self.output_totals[i] is None else self.output_totals[i] + value
                     )
-        count = len(self.outputs)
-        for spec, y_i, pred_i, index in zip(
-            self.outputs, _leaves(y, count), _leaves(pred, count), range(count)
+        count = len(self._per_output)
+        for group, y_i, pred_i, index in zip(
+            self._per_output, _leaves(y, count), _leaves(pred, count), range(count)
         ):
             if y_i is None:
                 continue  # an output given no targets has no metrics
             mask = getattr(pred_i, "_keras_mask", None)
             output_weight = weight[index] if isinstance(weight, list) else weight
-            for m in spec.metrics:
+            for m in group:
                 metric_weight = output_weight if getattr(m, "weighted", False) else None
                 if mask is not None:  # metrics count unmasked timesteps only
                     metric_weight = masked_weights(mask, metric_weight, reduction="sum")
@@ -89,8 +96,7 @@ class EpochLogs(Mapping):
                 [None if t is None else tuple(t.shape) for t in _leaves(y, count)],
                 [(None,) + tuple(t.shape[1:]) for t in _leaves(pred, count)],
             )
-            for m in self.metrics:
-                m.reset_state()
+            self._own_metrics()
 
     def synchronize(self, sum_, device) -> None:
         """Replace the totals of this process by those of all processes: ``sum_(tensor)`` sums a float64
@@ -158,6 +164,13 @@ class EpochLogs(Mapping):
         """All values as floats, keys sorted as Keras 3 sorts its logs (one synchronisation)."""
         table = self._values()
         return {self.prefix + name: table[name]() for name in sorted(table)}
+
+
+def _fresh(metric):
+    """A copy of a resolved metric with its state reset (its name, log name and settings kept)."""
+    copy = deepcopy(metric)
+    copy.reset_state()
+    return copy
 
 
 def ordered_values(results: dict, compiled) -> list:

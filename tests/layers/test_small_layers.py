@@ -118,8 +118,8 @@ def test_activation_layer_errors_teach():
         LeakyReLU(-0.2)
     with pytest.raises(ValueError, match=r"PReLU: shared_axes must be axis numbers >= 1"):
         PReLU(shared_axes=[0])
-    with pytest.raises(ValueError, match=r"PReLU: weight constraints are not supported by lstmkit yet"):
-        PReLU(alpha_constraint="non_neg")
+    with pytest.raises(ValueError, match=r"Unknown constraint: 'non_negative'.*Did you mean 'non_neg'"):
+        PReLU(alpha_constraint="non_negative")
     with pytest.raises(ValueError, match=r"Softmax: axis must be an integer"):
         Softmax(axis="last")
     with pytest.raises(InputShapeError, match=r"has axis=3, which is not a non-batch axis of its 3-D input"):
@@ -281,8 +281,9 @@ def test_cudnn_layers_other_errors():
         CuDNNLSTM(4, unit=3)
     with pytest.raises(ValueError, match=r"time_major=True .* is not supported. Transpose the data"):
         CuDNNGRU(4, time_major=True)
-    with pytest.raises(ValueError, match="kernel_constraint is not supported by lstmkit yet"):
-        CuDNNLSTM(4, kernel_constraint="max_norm")
+    constrained = CuDNNLSTM(4, kernel_constraint="max_norm")  # constraints exist now: kept, and saved
+    assert type(constrained.cell.kernel_constraint).__name__ == "MaxNorm"
+    assert CuDNNLSTM.from_config(constrained.get_config()).cell.kernel_constraint.max_value == 2
 
 
 def test_activity_regularization_loss_is_in_layer_losses(rng):

@@ -5,7 +5,6 @@ refused with a clear error."""
 import threading
 
 import numpy as np
-import pytest
 
 from lstmkit import callbacks, layers
 from lstmkit.models import Sequential
@@ -83,12 +82,6 @@ def test_predict_and_evaluate_during_fit_leave_training_exactly_as_without_them(
     np.testing.assert_array_equal(shared, alone)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compile's metric objects are shared by every call: an evaluate in another thread resets and "
-    "fills the same Metric objects as the running fit (RuntimeError: inplace update to an inference "
-    "tensor). Needs per-call metric state (training/logs.py, compile_config.py).",
-)
 def test_evaluate_with_metrics_during_fit_leaves_training_and_its_logs_unchanged():
     history_alone, alone = _fit(_model(metrics=["mae"]))
     meanwhile = Meanwhile(lambda m: m.evaluate(X[:32], Y[:32], verbose=0))

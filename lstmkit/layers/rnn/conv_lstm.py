@@ -19,10 +19,12 @@ the layer's ``data_format``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
-from lstmkit import activations, initializers, regularizers
+from lstmkit import activations, constraints, initializers, regularizers
 from lstmkit.layers.base import InputShapeError, Layer, format_shape
 from lstmkit.layers.conv import data_format_mode, padding_mode, positive_int
 from lstmkit.layers.conv_nd import (
@@ -64,6 +66,9 @@ class ConvLSTMCell(Layer):
         kernel_regularizer=None,
         recurrent_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
         dropout=0.0,
         recurrent_dropout=0.0,
         seed=None,
@@ -71,6 +76,9 @@ class ConvLSTMCell(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         owner = owner or type(self).__name__
         self.rank = rank
         self.expected_ndim = rank + 2
@@ -102,6 +110,12 @@ class ConvLSTMCell(Layer):
         self.seed = seed
         self.gates = 4
         self._recurrent_weight = None  # torch-layout recurrent kernel, prepared once per sequence
+
+    constraint_arguments: ClassVar[dict] = {
+        "kernel": "kernel_constraint",
+        "recurrent_kernel": "recurrent_constraint",
+        "bias": "bias_constraint",
+    }
 
     @property
     def state_size(self) -> list[int]:
@@ -221,6 +235,9 @@ class ConvLSTMCell(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
@@ -255,6 +272,9 @@ class _ConvLSTM(RNN):
         kernel_regularizer=None,
         recurrent_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
         dropout=0.0,
         recurrent_dropout=0.0,
         seed=None,
@@ -287,6 +307,9 @@ class _ConvLSTM(RNN):
             kernel_regularizer=kernel_regularizer,
             recurrent_regularizer=recurrent_regularizer,
             bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
             seed=seed,
@@ -502,6 +525,9 @@ _CELL_ATTRIBUTES = frozenset(
         "kernel_regularizer",
         "recurrent_regularizer",
         "bias_regularizer",
+        "kernel_constraint",
+        "recurrent_constraint",
+        "bias_constraint",
         "dropout",
         "recurrent_dropout",
     )

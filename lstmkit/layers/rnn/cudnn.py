@@ -32,14 +32,6 @@ from lstmkit.layers.rnn.lstm import LSTM, LSTMCell
 
 __all__ = ["CuDNNGRU", "CuDNNLSTM"]
 
-# The arguments of Keras 2's cuDNN layers that lstmkit does not implement; only their defaults are accepted.
-_UNSUPPORTED_DEFAULT_NONE = (
-    "activity_regularizer",
-    "kernel_constraint",
-    "recurrent_constraint",
-    "bias_constraint",
-)
-
 
 def _cudnn_kernel_views(cell) -> list[KerasWeight]:
     """``kernel`` and ``recurrent_kernel`` as Keras 2's cuDNN layers hold them.
@@ -129,7 +121,7 @@ class _CuDNNMixin:
         config = RNN.get_config(self)
         keep = self._accepted_kwargs() | {"name", "trainable", "dtype", "batch_input_shape"}
         config = {key: value for key, value in config.items() if key in keep}
-        config.update({key: None for key in _UNSUPPORTED_DEFAULT_NONE}, time_major=False)
+        config["time_major"] = False
         return config
 
 
@@ -203,15 +195,7 @@ class CuDNNLSTM(_CuDNNMixin, LSTM):
         time_major=False,
         **kwargs,
     ):
-        self._check_arguments(
-            kwargs,
-            {
-                "activity_regularizer": activity_regularizer,
-                "kernel_constraint": kernel_constraint,
-                "recurrent_constraint": recurrent_constraint,
-                "bias_constraint": bias_constraint,
-            },
-        )
+        self._check_arguments(kwargs, {})
         self._check_time_major(time_major, "CuDNNLSTM")
         cell = _CuDNNLSTMCell(
             units,
@@ -222,6 +206,9 @@ class CuDNNLSTM(_CuDNNMixin, LSTM):
             kernel_regularizer=kernel_regularizer,
             recurrent_regularizer=recurrent_regularizer,
             bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
             dtype=kwargs.get("dtype"),
         )
         RNN.__init__(
@@ -231,6 +218,7 @@ class CuDNNLSTM(_CuDNNMixin, LSTM):
             return_state=return_state,
             go_backwards=go_backwards,
             stateful=stateful,
+            activity_regularizer=activity_regularizer,
             **kwargs,
         )
 
@@ -287,15 +275,7 @@ class CuDNNGRU(_CuDNNMixin, GRU):
         time_major=False,
         **kwargs,
     ):
-        self._check_arguments(
-            kwargs,
-            {
-                "activity_regularizer": activity_regularizer,
-                "kernel_constraint": kernel_constraint,
-                "recurrent_constraint": recurrent_constraint,
-                "bias_constraint": bias_constraint,
-            },
-        )
+        self._check_arguments(kwargs, {})
         self._check_time_major(time_major, "CuDNNGRU")
         cell = _CuDNNGRUCell(
             units,
@@ -306,6 +286,9 @@ class CuDNNGRU(_CuDNNMixin, GRU):
             kernel_regularizer=kernel_regularizer,
             recurrent_regularizer=recurrent_regularizer,
             bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
             dtype=kwargs.get("dtype"),
         )
         RNN.__init__(
@@ -315,5 +298,6 @@ class CuDNNGRU(_CuDNNMixin, GRU):
             return_state=return_state,
             go_backwards=go_backwards,
             stateful=stateful,
+            activity_regularizer=activity_regularizer,
             **kwargs,
         )
