@@ -13,6 +13,7 @@ calls themselves — nothing per batch beyond what a hand-written forward would 
 from __future__ import annotations
 
 from lstmkit.graph.keras_tensor import KerasTensor
+from lstmkit.graph.node import output_shape_of
 from lstmkit.utils import tree
 
 __all__ = ["Graph", "GraphError"]
@@ -178,8 +179,7 @@ class Graph:
         for slot, shape in zip(self._input_slots, input_shapes):
             slots[slot] = tuple(shape)
         for step in self._steps:
-            args = _fill(step.args, slots)
-            shape = step.layer.compute_output_shape(args[0])
+            shape = output_shape_of(step.layer, _fill(step.args, slots), _fill(step.kwargs, slots))
             flat = [shape] if step.single else list(shape)
             for slot, value in zip(step.outputs, flat):
                 slots[slot] = tuple(value)

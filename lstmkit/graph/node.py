@@ -15,7 +15,7 @@ import itertools
 from lstmkit.graph.keras_tensor import KerasHistory, KerasTensor
 from lstmkit.utils import tree
 
-__all__ = ["Node", "symbolic_call"]
+__all__ = ["Node", "output_shape_of", "symbolic_call"]
 
 _creation = itertools.count()
 
@@ -57,14 +57,35 @@ def _shape(leaf):
     return leaf.shape if isinstance(leaf, KerasTensor) else leaf
 
 
-def _shape_kwargs(layer, kwargs) -> dict:
-    """The call's keyword arguments that ``compute_output_shape`` also accepts (KerasTensors as shapes):
-    e.g. Attention's ``return_attention_scores`` changes how many outputs there are."""
+def shape_arguments(layer, args, kwargs) -> tuple[tuple, dict]:
+    """The parts of a call that ``compute_output_shape`` also takes, as shapes (KerasTensors and tensors
+    replaced by their shapes): positional arguments after the first when it has parameters for them (e.g.
+    ``MultiHeadAttention``'s ``value``), and keyword arguments it accepts by name or as ``<name>_shape``
+    (Keras 3's convention: ``key=`` -> ``key_shape``), such as Attention's ``return_attention_scores``,
+    which changes how many outputs there are. Returns ``(extra_positional, keywords)``."""
     try:
-        accepted = inspect.signature(layer.compute_output_shape).parameters
+        params = inspect.signature(layer.compute_output_shape).parameters
     except (TypeError, ValueError):
-        return {}
-    return {k: tree.map_structure(_shape, v) for k, v in kwargs.items() if k in accepted}
+        return (), {}
+    kinds = [p.kind for p in params.values()]
+    positional = sum(
+        k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in kinds
+    )
+    extra = tuple(args[1:])
+    if extra and not (inspect.Parameter.VAR_POSITIONAL in kinds or positional > len(extra)):
+        extra = ()
+    keywords = {}
+    for key, value in kwargs.items():
+        name = key if key in params else f"{key}_shape" if f"{key}_shape" in params else None
+        if name is not None and params[name].kind is not inspect.Parameter.VAR_POSITIONAL:
+            keywords[name] = tree.map_structure(_shape, value)
+    return tuple(tree.map_structure(_shape, a) for a in extra), keywords
+
+
+def output_shape_of(layer, args, kwargs):
+    """``layer.compute_output_shape`` for a call with ``args``/``kwargs`` (tensors or shapes)."""
+    extra, keywords = shape_arguments(layer, args, kwargs)
+    return layer.compute_output_shape(tree.map_structure(_shape, args[0]), *extra, **keywords)
 
 
 def _is_shape(value) -> bool:
@@ -78,7 +99,7 @@ def symbolic_call(layer, args, kwargs):
     inputs = args[0]
     shapes = tree.map_structure(_shape, inputs)
     layer.ensure_built(shapes)
-    output_shape = layer.compute_output_shape(shapes, **_shape_kwargs(layer, kwargs))
+    output_shape = output_shape_of(layer, args, kwargs)
     dtype = layer.output_dtype(tree.map_structure(lambda t: getattr(t, "dtype", None), inputs))
     if _is_shape(output_shape):
         outputs = KerasTensor(output_shape, dtype)

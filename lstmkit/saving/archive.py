@@ -406,7 +406,7 @@ class ArchiveReader:
             raise ModelFileError(self.path, f"array member {name!r} has trailing data (corrupted).")
         if not dtype.isnative:
             array = array.astype(dtype.newbyteorder("="))
-        return np.ascontiguousarray(array)
+        return np.asarray(array, order="C")  # not ascontiguousarray: it makes a scalar weight 1-D
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

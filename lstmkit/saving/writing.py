@@ -224,7 +224,7 @@ class ArchiveWriter:
         return data
 
     def array(self, name: str, array: np.ndarray) -> None:
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")  # not ascontiguousarray: it makes a scalar weight 1-D
         if integrity.byte_order(array.dtype) == "big":  # one layout in every file, whatever the machine
             array = array.astype(array.dtype.newbyteorder("<"))
         info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
