@@ -107,3 +107,9 @@ from lstmkit.layers.lambda_layer import Lambda
 from lstmkit.layers.merging import *
 
 __all__ += [name for name in _merging.__all__ if name not in __all__] + ["Lambda"]
+
+# Attention layers (lstmkit/layers/attention/): Attention, AdditiveAttention, MultiHeadAttention.
+from lstmkit.layers import attention as _attention
+from lstmkit.layers.attention import *
+
+__all__ += [name for name in _attention.__all__ if name not in __all__]

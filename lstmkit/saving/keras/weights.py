@@ -87,16 +87,27 @@ def _layer_arrays(reader, group, layer, where) -> list[np.ndarray]:
             reader, reader.group("layers", group), layer.layers, {}, where
         )
     arrays = _own_vars(reader, group)
-    # Inner layers, in lstmkit's (= Keras's) weight order, under the attribute names Keras uses.
-    for attribute in ("forward_layer", "backward_layer", "layer", "cell"):
+    # Inner layers, in lstmkit's (= Keras's) weight order, under the attribute names Keras uses; a layer may
+    # list its own (``keras_inner_layers``, e.g. MultiHeadAttention's "_query_dense"), which Keras saves under
+    # the name of their public property when there is one ("query_dense"), else as they are ("_gate_dense").
+    attributes = (
+        "forward_layer",
+        "backward_layer",
+        "layer",
+        "cell",
+        *getattr(layer, "keras_inner_layers", ()),
+    )
+    for attribute in attributes:
         inner = getattr(layer, attribute, None)
         if isinstance(inner, Layer):
-            child = reader.group(attribute, group)
-            if child is None:
+            saved = next(
+                (n for n in (attribute.lstrip("_"), attribute) if reader.group(n, group) is not None), None
+            )
+            if saved is None:
                 raise reader.error(
-                    f"'{where}/{attribute}' is missing: the weights of '{layer.name}' are incomplete."
+                    f"'{where}/{attribute.lstrip('_')}' is missing: the weights of '{layer.name}' are incomplete."
                 )
-            arrays.extend(_layer_arrays(reader, child, inner, f"{where}/{attribute}"))
+            arrays.extend(_layer_arrays(reader, reader.group(saved, group), inner, f"{where}/{saved}"))
     cells = getattr(layer, "cells", None)
     if isinstance(cells, list) and cells and all(isinstance(c, Layer) for c in cells):
         arrays.extend(_container(reader, reader.group("cells", group), cells, {}, f"{where}/cells"))
