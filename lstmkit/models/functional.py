@@ -61,7 +61,11 @@ def _output_names(structure, flat) -> list[str]:
 class Functional(Model):
     """A graph of layers from ``inputs`` to ``outputs``; see the module docstring."""
 
-    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        inputs = kwargs.pop("input", None) if inputs is None else inputs  # Keras 1: Model(input=, output=)
+        outputs = kwargs.pop("output", None) if outputs is None else outputs
+        if inputs is None or outputs is None:
+            raise TypeError("keras.Model(inputs, outputs) needs both: keras.Model(inputs=x, outputs=y).")
         super().__init__(name=name, trainable=trainable, **kwargs)
         flat_inputs, flat_outputs = _check_symbolic(inputs, "inputs"), _check_symbolic(outputs, "outputs")
         self._input_structure = inputs

@@ -91,8 +91,9 @@ class Model(Layer):
         """``Model(inputs, outputs)``, also from a subclass's ``super().__init__(inputs=..., outputs=...)``."""
         from lstmkit.models.functional import Functional
 
-        inputs = kwargs.pop("inputs", args[0] if args else None)
-        outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+        # Keras 1 wrote Model(input=..., output=...).
+        inputs = kwargs.pop("inputs", kwargs.pop("input", args[0] if args else None))
+        outputs = kwargs.pop("outputs", kwargs.pop("output", args[1] if len(args) > 1 else None))
         if outputs is None:
             raise TypeError(
                 "keras.Model(inputs, outputs) needs outputs too: keras.Model(inputs=x, outputs=y)."
@@ -663,7 +664,8 @@ class Model(Layer):
 def _functional_arguments(args, kwargs) -> bool:
     from lstmkit.graph.keras_tensor import any_symbolic
 
-    return "inputs" in kwargs or "outputs" in kwargs or any_symbolic(list(args[:2]))
+    named = ("inputs", "outputs", "input", "output")
+    return any(key in kwargs for key in named) or any_symbolic(list(args[:2]))
 
 
 def _batchless(shape):

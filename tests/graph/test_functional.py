@@ -211,3 +211,9 @@ def test_custom_layer_without_compute_output_shape_is_traced():
     assert model.output_shape == (None, 2)
     assert model.predict(np.random.rand(3, 7, 4), verbose=0).shape == (3, 2)
     assert torch.is_tensor(model(torch.zeros(1, 7, 4)))
+
+
+def test_keras_1_spelling_of_model_inputs_and_outputs():
+    x = keras.Input((3,))
+    model = keras.Model(input=x, output=layers.Dense(2)(x))
+    assert isinstance(model, Functional) and model.predict(np.zeros((1, 3)), verbose=0).shape == (1, 2)
