@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from lstmkit.utils.naming import unique_name
+from lstmkit.utils.shapes import format_shape
 
 __all__ = ["KerasHistory", "KerasTensor", "any_symbolic"]
 
@@ -48,7 +49,7 @@ class KerasTensor:
         return len(self.shape)
 
     def __repr__(self):
-        return f"<KerasTensor shape={_format(self.shape)}, dtype={self.dtype}, name={self.name}>"
+        return f"<KerasTensor shape={format_shape(self.shape)}, dtype={self.dtype}, name={self.name}>"
 
     # ---------------------------------------------------------------- no values here
     def _no_values(self, what: str):

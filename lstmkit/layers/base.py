@@ -27,19 +27,9 @@ from lstmkit.mixed_precision.policy import policy_of
 from lstmkit.utils import tree
 from lstmkit.utils.checks import check_int, is_int
 from lstmkit.utils.naming import reject_unknown_kwargs, snake_case, unique_name
+from lstmkit.utils.shapes import format_shape
 
 __all__ = ["InputShapeError", "KerasWeight", "Layer", "format_shape"]
-
-
-def format_shape(shape) -> str:
-    """'(None, 10)' for (None, 10); '(5,)' for (5,)."""
-    shape = tuple(shape)
-    return (
-        "("
-        + ", ".join("None" if d is None else str(d) for d in shape)
-        + ("," if len(shape) == 1 else "")
-        + ")"
-    )
 
 
 class InputShapeError(ValueError):

@@ -25,29 +25,29 @@ def current_phase() -> bool | None:
 
 
 @contextlib.contextmanager
-def phase(training: bool | None):
-    previous = getattr(_local, "training", None)
-    _local.training = training
+def _setting(name: str, value):
+    """This thread's ``name`` is ``value`` while the block runs, then what it was."""
+    previous = getattr(_local, name, None)
+    setattr(_local, name, value)
     try:
         yield
     finally:
-        _local.training = previous
+        setattr(_local, name, previous)
+
+
+def phase(training: bool | None):
+    """Calls made inside run in this training phase (True: training, False: inference)."""
+    return _setting("training", training)
 
 
 def is_tracing() -> bool:
     """True while a layer runs on a made-up example batch only to learn its output shape."""
-    return getattr(_local, "tracing", False)
+    return bool(getattr(_local, "tracing", False))
 
 
-@contextlib.contextmanager
 def tracing():
     """Run a layer to learn shapes: stateful layers neither pin their batch size nor carry states."""
-    previous = getattr(_local, "tracing", False)
-    _local.tracing = True
-    try:
-        yield
-    finally:
-        _local.tracing = previous
+    return _setting("tracing", True)
 
 
 def record_loss(loss) -> None:

@@ -21,19 +21,10 @@ import torch
 
 from lstmkit import initializers, regularizers
 from lstmkit.layers.call_context import current_phase, record_loss
+from lstmkit.utils.shapes import format_shape
 from lstmkit.variables import Variable
 
 __all__ = ["KerasWeight", "LayerWeights", "child_layers"]
-
-
-def _format_shape(shape) -> str:
-    shape = tuple(shape)
-    return (
-        "("
-        + ", ".join("None" if d is None else str(d) for d in shape)
-        + ("," if len(shape) == 1 else "")
-        + ")"
-    )
 
 
 @dataclass
@@ -54,8 +45,8 @@ class KerasWeight:
         value = torch.as_tensor(np.asarray(value))
         if tuple(value.shape) != tuple(self.shape):
             raise ValueError(
-                f"Weight {self.name!r} has shape {_format_shape(self.shape)}; received a value of shape "
-                f"{_format_shape(value.shape)}."
+                f"Weight {self.name!r} has shape {format_shape(self.shape)}; received a value of shape "
+                f"{format_shape(value.shape)}."
             )
         with torch.no_grad():
             self.write(value)
@@ -246,8 +237,8 @@ class LayerWeights:
         targets = self.keras_weights()
         weights = list(weights)
         _refuse_unbuilt(self, targets, weights)
-        expected = ", ".join(f"{w.name.split('/')[-1]} {_format_shape(w.shape)}" for w in targets)
-        received = ", ".join(_format_shape(np.shape(w)) for w in weights)
+        expected = ", ".join(f"{w.name.split('/')[-1]} {format_shape(w.shape)}" for w in targets)
+        received = ", ".join(format_shape(np.shape(w)) for w in weights)
         if len(weights) != len(targets):
             raise ValueError(
                 f"Layer '{self.name}' has {len(targets)} weight arrays [{expected}]; received {len(weights)} "
@@ -256,8 +247,8 @@ class LayerWeights:
         for target, value in zip(targets, weights):
             if tuple(np.shape(value)) != tuple(target.shape):
                 raise ValueError(
-                    f"Layer '{self.name}': weight '{target.name}' has shape {_format_shape(target.shape)}; "
-                    f"received an array of shape {_format_shape(np.shape(value))}. Expected, in order: [{expected}]."
+                    f"Layer '{self.name}': weight '{target.name}' has shape {format_shape(target.shape)}; "
+                    f"received an array of shape {format_shape(np.shape(value))}. Expected, in order: [{expected}]."
                 )
         for target, value in zip(targets, weights):
             target.assign(value)
@@ -341,7 +332,7 @@ def _refuse_unbuilt(layer, targets, weights) -> None:
     )
     if not unbuilt:
         return
-    received = ", ".join(_format_shape(np.shape(w)) for w in weights)
+    received = ", ".join(format_shape(np.shape(w)) for w in weights)
     if hasattr(layer, "layers"):
         kind, how = (
             "Model",
