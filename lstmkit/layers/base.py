@@ -12,6 +12,7 @@ layout, and ``get_weights``/``set_weights``/``weights``/``count_params`` are bui
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import ClassVar
 
@@ -103,6 +104,12 @@ class Layer(LayerWeights, torch.nn.Module):
         self._calls = 0  # finished calls; add_weight in a later call would make new weights every step
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.training = False  # Keras's default phase is inference; fit/evaluate/predict pass theirs
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            cls.build = _marking_built(build)
 
     def __setattr__(self, name, value):
         modules = self.__dict__.get("_modules")
@@ -424,6 +431,26 @@ class Layer(LayerWeights, torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _marking_built(build):
+    """``build`` that also marks the layer built, as Keras does: calling ``layer.build(shape)`` yourself and then
+    the layer must not build (and initialize) its weights a second time."""
+
+    @functools.wraps(build)
+    def wrapped(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        shape = args[0] if args else kwargs.get("input_shape")
+        self.built = True
+        if self.built_input_shape is None and shape is not None:
+            try:
+                self.built_input_shape = _without_batch(_normalize_shape(shape))
+            except TypeError:  # a shape this module does not read (a dict of shapes): leave it unrecorded
+                pass
+        return result
+
+    wrapped._marks_built = True
+    return wrapped
 
 
 def _symbolic_arguments(args, kwargs) -> bool:

@@ -215,3 +215,14 @@ def test_k_set_value_changes_the_learning_rate_that_training_uses():
     model.optimizer.learning_rate.assign(0.5)  # Keras 3's spelling
     model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=1, batch_size=4, verbose=0)
     assert model.get_weights()[0][0, 0] == pytest.approx(0.5 * 2 * 1.0)  # d/dw (w - 1)^2 = -2 at w = 0
+
+
+def test_calling_build_yourself_marks_the_layer_built():
+    dense = layers.Dense(2)
+    dense.build((None, 3))
+    dense.set_weights([np.ones((3, 2), "float32"), np.zeros(2, "float32")])
+    np.testing.assert_array_equal(dense(torch.ones(1, 3)).detach().numpy(), [[3.0, 3.0]])  # not rebuilt
+    counter = Attention()
+    counter.build((None, 5, 4))
+    counter(torch.ones(2, 5, 4))
+    assert len(counter.weights) == 2  # add_weight ran once
