@@ -1,6 +1,10 @@
 """CPU settings of a run (training/threads.py, training/denormals.py): denormals flushed inside
 fit/evaluate/predict and restored after, in the caller and in torch's worker threads; threads chosen
-from the size of one operation."""
+from the size of one operation and the cores other processes keep busy."""
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,8 +14,9 @@ from lstmkit.callbacks import Callback
 from lstmkit.layers import LSTM, Dense
 from lstmkit.models import Sequential
 from lstmkit.optimizers import SGD
+from lstmkit.training import threads
 from lstmkit.training.denormals import flush_denormal_active, flushed
-from lstmkit.training.threads import PARALLEL_WORK, threads_for, work_per_op
+from lstmkit.training.threads import PARALLEL_WORK, SMALL_WORK, threads_for, work_per_op
 
 SUBNORMAL = 1e-39
 
@@ -102,27 +107,83 @@ def test_worker_threads_flush_too_and_are_restored():
         torch.set_num_threads(previous)
 
 
-def test_one_thread_for_small_operations_all_for_large_ones(monkeypatch):
+@pytest.fixture
+def two_threads(monkeypatch):
     monkeypatch.delenv("LSTMKIT_NUM_THREADS", raising=False)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_threads_from_the_work_of_one_operation_and_the_load_of_the_machine(monkeypatch, two_threads):
     small = Sequential([LSTM(10, input_shape=(1, 1)), Dense(1)])  # the tutorial example
+    medium = Sequential([LSTM(64, input_shape=(50, 8)), Dense(1)])
     large = Sequential([LSTM(512, input_shape=(50, 8)), Dense(1)])
-    for model in (small, large):
+    for model in (small, medium, large):
         model.build((None,) + model.layers[0].input_shape_declared[1:])
     # one timestep of an LSTM is batch x 4u(f + u + 1) multiply-adds: that is the operation that counts
     assert work_per_op(small, 9) == 9 * 4 * 10 * (1 + 10 + 1)  # kernel, recurrent kernel, bias
+    assert work_per_op(medium, 128) == 128 * 4 * 64 * (8 + 64 + 1)
     assert work_per_op(large, 128) == 128 * 4 * 512 * (8 + 512 + 1)
-    assert work_per_op(small, 9) < PARALLEL_WORK < work_per_op(large, 128)
+    assert (
+        work_per_op(small, 9)
+        < SMALL_WORK
+        < work_per_op(medium, 128)
+        < PARALLEL_WORK
+        < work_per_op(large, 128)
+    )
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     cpu = torch.device("cpu")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        with threads_for(cpu, work_per_op(small, 9)):
-            assert torch.get_num_threads() == 1
+    # (cores other processes keep busy, model, batch) -> threads inside the run
+    for busy, threads_inside in [(0.0, 2), (0.4, 2), (0.6, 1), (1.0, 1), (None, 1)]:
+        monkeypatch.setattr(threads, "busy_cores_of_others", lambda busy=busy: busy)
+        with threads_for(cpu, work_per_op(medium, 128)):
+            assert torch.get_num_threads() == threads_inside, busy
         assert torch.get_num_threads() == 2
-        with threads_for(cpu, work_per_op(large, 128)):
+        with threads_for(cpu, work_per_op(small, 9)):  # quiet or not: one thread for tiny operations
+            assert torch.get_num_threads() == 1
+        with threads_for(cpu, work_per_op(large, 128)):  # busy or not: all cores for large ones
             assert torch.get_num_threads() == 2
-        monkeypatch.setenv("LSTMKIT_NUM_THREADS", "2")
-        with threads_for(cpu, work_per_op(small, 9)):
-            assert torch.get_num_threads() == 2
+    monkeypatch.setenv("LSTMKIT_NUM_THREADS", "2")
+    with threads_for(cpu, work_per_op(small, 9)):
+        assert torch.get_num_threads() == 2
+
+
+def test_on_a_larger_machine_the_cores_left_free_are_used(monkeypatch, two_threads):
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(threads, "busy_cores_of_others", lambda: 3.2)
+    torch.set_num_threads(16)
+    with threads_for(torch.device("cpu"), 2_400_000):
+        assert torch.get_num_threads() == 13  # 16 - 3 busy cores
+    assert torch.get_num_threads() == 16
+
+
+def test_the_load_meter_subtracts_this_process_own_time(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    meter = threads._LoadMeter()
+    # (time, machine busy ticks, machine total ticks, own ticks): 100 ticks per core elapse, the machine
+    # is busy for 150 of the 200, 100 of them this process's own -> others keep half a core busy
+    samples = iter([(0.0, 1000, 5000, 300), (1.0, 1150, 5200, 400)])
+    monkeypatch.setattr(meter, "_sample", lambda: next(samples))
+    monkeypatch.setattr(threads.time, "sleep", lambda seconds: None)
+    assert meter.busy_cores() == pytest.approx(0.5)
+    assert meter.busy_cores() == pytest.approx(0.5)  # reused within a second: nothing read
+    monkeypatch.setattr(meter, "_sample", lambda: (_ for _ in ()).throw(OSError("no /proc")))
+    assert threads._LoadMeter().busy_cores() is None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="the load meter reads Linux's /proc")
+def test_a_busy_process_is_seen_by_the_load_meter():
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 5: pass"]
+    )
+    try:
+        import time
+
+        time.sleep(0.5)  # let it start spinning
+        busy = threads._LoadMeter().busy_cores()
     finally:
-        torch.set_num_threads(previous)
+        spinner.kill()
+        spinner.wait()
+    assert busy is not None and busy >= 0.5, busy
