@@ -210,9 +210,10 @@ def run_backtest(
         predicted[members] = forecast(state, plan, histories, horizon, chosen)
     actual = np.stack([data.target[c : c + horizon] for c in cuts])
     pasts = [data.target[:c] for c in cuts]
+    baselines = [baseline_forecasts(p, horizon, plan.seasonal_period) for p in pasts]
     methods = {"model": predicted}
-    for name in baseline_forecasts(pasts[0], horizon, plan.seasonal_period):
-        methods[name] = np.stack([baseline_forecasts(p, horizon, plan.seasonal_period)[name] for p in pasts])
+    for name in baselines[0]:  # the first cut's past is the shortest: its baselines every cut has
+        methods[name] = np.stack([b[name] for b in baselines])
     residuals = actual - predicted
 
     columns = {
