@@ -11,10 +11,10 @@ from lstmkit.forecasting import backtest as backtests
 from lstmkit.forecasting.baselines import baseline_forecasts
 from lstmkit.forecasting.data import prepare_data
 from lstmkit.forecasting.engine import Plan, fit_state, forecast
-from lstmkit.forecasting.intervals import DropoutPredictor, conformal_quantiles, min_cuts
+from lstmkit.forecasting.intervals import DropoutPredictor, check_coverage, conformal_quantiles, min_cuts
 from lstmkit.forecasting.timeindex import FILL_METHODS, format_time, require_pandas
 from lstmkit.forecasting.transforms import make_scaler
-from lstmkit.utils.checks import check_int
+from lstmkit.utils.checks import check_int, check_number
 from lstmkit.utils.naming import lookup
 
 __all__ = ["Forecaster"]
@@ -103,11 +103,9 @@ class Forecaster:
         self.fill = _choice("fill", fill, (None,) + FILL_METHODS)
         self.epochs = check_int(epochs, "epochs", 1, owner="Forecaster")
         self.batch_size = check_int(batch_size, "batch_size", 1, owner="Forecaster")
-        if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
-            raise ValueError(
-                f"Forecaster: validation_split must be in [0, 1). Received: {validation_split!r}"
-            )
-        self.validation_split = validation_split
+        self.validation_split = check_number(
+            validation_split, "validation_split", 0, 1, exclusive_maximum=True, owner="Forecaster"
+        )
         self.callbacks = callbacks
         self.seed = check_int(seed, "seed", 0, allow_none=True, owner="Forecaster")
         self.verbose = verbose
@@ -248,8 +246,7 @@ class Forecaster:
     def _sample_interval(self, state, plan, history, steps, coverage, future=None, samples=200):
         """The MC-dropout interval: quantiles of ``samples`` forecasts with dropout on."""
         samples = check_int(samples, "samples", 2, owner="predict")
-        if not 0 < coverage < 1:
-            raise ValueError(f"coverage must be between 0 and 1. Received: {coverage!r}")
+        coverage = check_coverage(coverage)
         predictor = DropoutPredictor(state.model)
         paths = forecast(
             state, plan, [history] * samples, steps, None if future is None else [future] * samples, predictor

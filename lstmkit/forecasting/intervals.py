@@ -18,10 +18,10 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["DropoutPredictor", "conformal_quantiles", "leave_one_out_intervals", "min_cuts"]
+__all__ = ["DropoutPredictor", "check_coverage", "conformal_quantiles", "leave_one_out_intervals", "min_cuts"]
 
 
-def _check_coverage(coverage) -> float:
+def check_coverage(coverage) -> float:
     if isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not 0 < coverage < 1:
         raise ValueError(
             f"coverage must be a number between 0 and 1, e.g. 0.9. Received: coverage={coverage!r}"
@@ -32,7 +32,7 @@ def _check_coverage(coverage) -> float:
 def min_cuts(coverage) -> int:
     """The fewest backtest errors per step for which a ``coverage`` interval is finite: the smallest ``n``
     with ``ceil((n + 1) * coverage) <= n`` (9 for 0.9, 19 for 0.95)."""
-    coverage = _check_coverage(coverage)
+    coverage = check_coverage(coverage)
     n = 1
     while math.ceil((n + 1) * coverage - 1e-9) > n:
         n += 1
@@ -41,7 +41,7 @@ def min_cuts(coverage) -> int:
 
 def conformal_quantiles(residuals, coverage) -> np.ndarray:
     """Per horizon step, the half-width of the ``coverage`` interval from backtest errors ``(cuts, steps)``."""
-    coverage = _check_coverage(coverage)
+    coverage = check_coverage(coverage)
     errors = np.abs(np.asarray(residuals, dtype=np.float64))
     if errors.ndim != 2:
         raise ValueError(f"residuals must be (cuts, steps); received shape {errors.shape}.")
