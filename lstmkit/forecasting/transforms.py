@@ -194,12 +194,13 @@ class SeriesTransform:
             )
         return np.log(target)
 
+    def _seasonally_differenced(self, z: np.ndarray) -> np.ndarray:
+        lag = self.seasonal_lag_
+        return z[lag:] - z[:-lag] if lag else z
+
     def _differenced(self, z: np.ndarray) -> np.ndarray:
-        if self.seasonal_lag_:
-            z = z[self.seasonal_lag_ :] - z[: -self.seasonal_lag_]
-        if self.difference_:
-            z = np.diff(z)
-        return z
+        z = self._seasonally_differenced(z)
+        return np.diff(z) if self.difference_ else z
 
     @property
     def lost_rows(self) -> int:
@@ -221,8 +222,7 @@ class SeriesTransform:
                 )
         self.seasonal_lag_ = int(period) if seasonal else 0
         if self.difference_setting == "auto":
-            rest = z[self.seasonal_lag_ :] - z[: -self.seasonal_lag_] if seasonal else z
-            self.difference_ = int(needs_first_difference(rest))
+            self.difference_ = int(needs_first_difference(self._seasonally_differenced(z)))
         else:
             self.difference_ = int(self.difference_setting)
         if len(z) <= self.lost_rows:
