@@ -19,7 +19,7 @@ from lstmkit.forecasting.baselines import baseline_forecasts
 from lstmkit.forecasting.data import SeriesData
 from lstmkit.forecasting.metrics import METRICS, mase
 from lstmkit.forecasting.timeindex import format_time, require_pandas
-from lstmkit.utils.checks import check_int
+from lstmkit.utils.checks import check_int, is_int
 
 __all__ = ["DEFAULT_CUTS", "BacktestResult", "choose_cuts", "refit_every"]
 
@@ -32,7 +32,7 @@ def refit_every(refit) -> int | None:
         return 1
     if refit is False or refit is None:
         return None
-    if isinstance(refit, (int, np.integer)) and refit >= 1:
+    if is_int(refit) and refit >= 1:
         return int(refit)
     raise ValueError(
         "refit must be True (train at every cut), False (train once, at the first cut) or an integer k >= 1 "
@@ -43,13 +43,13 @@ def refit_every(refit) -> int | None:
 def _position(start, data: SeriesData) -> int:
     pd = require_pandas()
     n = len(data)
-    if isinstance(start, (float, np.floating)) and not isinstance(start, bool):
+    if isinstance(start, (float, np.floating)):
         if not 0 < start < 1:
             raise ValueError(
                 f"start as a fraction must be between 0 and 1 (e.g. 0.8). Received: start={start}"
             )
         return round(start * n)
-    if isinstance(start, (int, np.integer)) and not isinstance(start, bool):
+    if is_int(start):
         return int(start) + n if start < 0 else int(start)
     if data.axis.kind == "datetime":
         try:
