@@ -7,6 +7,7 @@ The file is a zip of ``forecaster.json`` (settings, resolved plan, fitted transf
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -77,13 +78,7 @@ def save_forecaster(forecaster, path) -> None:
         "format": FORMAT,
         "version": VERSION,
         "settings": {name: getattr(forecaster, name) for name in SETTINGS},
-        "plan": {
-            "lookback": plan.lookback,
-            "horizon": plan.horizon,
-            "strategy": plan.strategy,
-            "seasonal_period": plan.seasonal_period,
-            "n_covariates": plan.n_covariates,
-        },
+        "plan": dataclasses.asdict(plan),
         "transform": state.transform.state(),
         "axis": data.axis.state(),
         "target_name": data.target_name,
