@@ -10,9 +10,11 @@ import json
 import math
 import os
 
+import numpy as np
+
 from lstmkit.forecasting.timeindex import format_time
 
-__all__ = ["render_html", "write_outputs"]
+__all__ = ["metrics_document", "render_html", "write_outputs"]
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
@@ -53,8 +55,77 @@ def _metrics_table(metrics) -> str:
     return _table(rows, ["method", *metrics.columns], classes)
 
 
+def metrics_document(forecaster, result, forecast, source, coverage, timings) -> dict:
+    """What metrics.json holds: the data, the settings, the backtest's metrics, the intervals, the timings."""
+    import lstmkit
+
+    data, plan, transform = forecaster.data_, forecaster.plan_, forecaster.transform_.state()
+    rows = result.metrics.replace({np.nan: None}).to_dict(orient="index")
+    return {
+        "data": {
+            "source": source,
+            "target": str(data.target_name),
+            "covariates": [str(c) for c in data.covariate_names],
+            "rows": len(data),
+            "start": format_time(data.index[0]),
+            "end": format_time(data.index[-1]),
+            "frequency": data.axis.freq or f"integer steps of {data.axis.step}",
+            "filled_values": data.filled,
+        },
+        "settings": {
+            "lookback": plan.lookback,
+            "horizon": plan.horizon,
+            "strategy": plan.strategy,
+            "seasonal_period": plan.seasonal_period,
+            "log": transform["log"],
+            "seasonal_difference": transform["seasonal_lag"],
+            "difference": transform["difference"],
+            "scaler": transform["scaler"],
+            "model": "default LSTM(32) -> Dense"
+            if forecaster.model is None
+            else type(forecaster.model_).__name__,
+            "epochs": forecaster.epochs,
+            "batch_size": forecaster.batch_size,
+            "seed": forecaster.seed,
+        },
+        "backtest": {
+            "cuts": len(result.cuts),
+            "first_origin": format_time(result.cuts[0]["origin"]),
+            "last_origin": format_time(result.cuts[-1]["origin"]),
+            "refit": result.refit,
+            "fits": result.fits,
+            "metrics": rows,
+            "mae_by_step": {
+                method: [float(v) for v in values] for method, values in result.errors_by_step("MAE").items()
+            },
+        },
+        "intervals": {
+            "method": "conformal" if coverage else None,
+            "coverage": coverage,
+            "achieved_backtest": result.achieved_coverage,
+        },
+        "forecast": [
+            {"time": format_time(stamp), **{k: float(v) for k, v in row.items()}}
+            for stamp, row in (forecast.to_frame("forecast") if coverage is None else forecast).iterrows()
+        ],
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "versions": {
+            "lstmkit": lstmkit.__version__,
+            "torch": _version("torch"),
+            "pandas": _version("pandas"),
+        },
+    }
+
+
+def _version(module: str) -> str:
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return "not installed"
+
+
 def render_html(document: dict, result, forecast, image_png: bytes | None) -> str:
-    """The report page for a metrics document (see command.metrics_document)."""
+    """The report page for a metrics document (see ``metrics_document``)."""
     data, settings, timings = document["data"], document["settings"], document["timings"]
     intervals = document["intervals"]
     title = f"Forecast of {data['target']}"
@@ -111,8 +182,6 @@ def render_html(document: dict, result, forecast, image_png: bytes | None) -> st
 
 def write_outputs(folder, forecaster, result, forecast, source, coverage, plot, timings) -> list[str]:
     """Write the five files (four with ``plot=False``) into ``folder``; returns their paths."""
-    from lstmkit.forecasting.command import metrics_document
-
     os.makedirs(folder, exist_ok=True)
     paths = {name: os.path.join(folder, name) for name in ("forecast.csv", "backtest.csv", "metrics.json")}
     frame = forecast.to_frame("forecast") if not hasattr(forecast, "columns") else forecast
