@@ -27,8 +27,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from activity import MachineActivity
 from harness import execute
-from report import MachineActivity, machine_info, plot_scaling, render, write_into_readme
+from report import machine_info, plot_scaling, render, write_into_readme
 from workloads import WORKLOADS, load
 
 IN_PROCESS = ("lstmkit", "lstmkit-jit", "torch")
