@@ -390,18 +390,21 @@ def plot_scaling(res: dict, machine: dict, path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from workloads.scaling import SWEEP_TIMESTEPS, SWEEP_UNITS
 
     medians = scaling_medians(res)
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for axis, (vary, fixed_name) in zip(axes, ((0, "units = 128"), (1, "T = 50"))):
+    sweeps = ((0, SWEEP_UNITS, f"units = {SWEEP_UNITS}"), (1, SWEEP_TIMESTEPS, f"T = {SWEEP_TIMESTEPS}"))
+    for axis, (vary, fixed, fixed_name) in zip(axes, sweeps):
         for impl, points in medians.items():
-            chosen = sorted((k, v) for k, v in points.items() if (k[1] == 128 if vary == 0 else k[0] == 50))
+            # the other coordinate of the point (units for the timestep sweep) is the one held fixed
+            chosen = sorted((k, v) for k, v in points.items() if k[1 - vary] == fixed)
             if chosen:
                 axis.plot([k[vary] for k, _ in chosen], [v for _, v in chosen], marker="o", label=impl)
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("timesteps T" if vary == 0 else "units u")
-        axis.set_ylabel("seconds per epoch (512 samples)")
+        axis.set_ylabel(f"seconds per epoch ({res['config']['samples']} samples)")
         axis.set_title(fixed_name)
         axis.grid(True, which="both", alpha=0.3)
         if axis.lines:

@@ -27,13 +27,14 @@ IMPLEMENTATIONS = ("lstmkit", "torch", "keras")
 ISOLATED = False
 FEATURES, BATCH, SAMPLES = 8, 128, 512
 TIMESTEPS, UNITS = (10, 25, 50, 100, 200, 400), (32, 64, 128, 256, 512)
+SWEEP_UNITS, SWEEP_TIMESTEPS = 128, 50  # what the timestep sweep and the units sweep hold fixed
 
 
 def points(quick: bool) -> list[tuple[int, int]]:
     """(timesteps, units) of every point: the timestep sweep at u=128, then the units sweep at T=50."""
     if quick:
         return [(5, 16), (10, 16), (5, 32)]
-    return [(t, 128) for t in TIMESTEPS] + [(50, u) for u in UNITS if u != 128]
+    return [(t, SWEEP_UNITS) for t in TIMESTEPS] + [(SWEEP_TIMESTEPS, u) for u in UNITS if u != SWEEP_UNITS]
 
 
 def config(quick: bool) -> dict:
