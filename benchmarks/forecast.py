@@ -15,13 +15,13 @@ import argparse
 import functools
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from report import cpu_model  # benchmarks/ is on the path: this file runs as a script
 
 CANDIDATES = {
     "default: seasonal difference (auto), direct": {},
@@ -71,17 +71,6 @@ def defaults_table(seeds=(0, 1, 2)) -> str:
     return "\n".join(lines)
 
 
-def _processor() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def time_command(runs: int) -> str:
     import resource
 
@@ -105,7 +94,7 @@ def time_command(runs: int) -> str:
         (
             f"`lstmkit forecast` (embedded airline data, default settings): wall-clock {min(times):.1f} s best, "
             f"{np.median(times):.1f} s median of {runs} runs; CPU time (user + system) {np.median(cpu):.1f} s; "
-            f"{os.cpu_count()} CPU cores, {_processor()}, load average {load:.1f} "
+            f"{os.cpu_count()} CPU cores, {cpu_model()}, load average {load:.1f} "
             "when done"
         ),
         "",

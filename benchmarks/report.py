@@ -10,7 +10,7 @@ from pathlib import Path
 
 from activity import activity_line
 
-__all__ = ["machine_info", "plot_scaling", "render", "write_into_readme"]
+__all__ = ["cpu_model", "machine_info", "plot_scaling", "render", "write_into_readme"]
 
 OTHERS = ("torch", "keras")
 MEMORY_ROWS = (
@@ -20,7 +20,8 @@ MEMORY_ROWS = (
 )
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The processor's name (/proc/cpuinfo), else what the platform module says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -44,7 +45,7 @@ def machine_info(
         available = os.cpu_count()
     info = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "cpus_available": available,
         "torch_threads": torch.get_num_threads(),
