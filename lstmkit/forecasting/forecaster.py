@@ -210,9 +210,8 @@ class Forecaster:
         steps = check_int(horizon, "horizon", 1, allow_none=True, owner="predict") or self.plan_.horizon
         method = lookup("interval method", method, INTERVAL_METHODS)
         future = self._future_covariates(covariates, steps)
-        point = forecast(self.state_, self.plan_, [self.data_], steps, None if future is None else [future])[
-            0
-        ]
+        futures = None if future is None else [future]
+        point = forecast(self.state_, self.plan_, [self.data_], steps, futures)[0]
         index = self.data_.axis.future(self.data_.index[-1], steps)
         if coverage is None:
             return pd.Series(point, index=index, name=self.data_.target_name)
@@ -260,8 +259,9 @@ class Forecaster:
         self._require_fit("calibrate")
         cuts = max(backtests.DEFAULT_CUTS, min_cuts(coverage))
         start = len(self.data_) - self.plan_.horizon - cuts + 1
-        needed = self._min_rows(self.plan_) + cuts - 1 + self.plan_.horizon
-        if start < self._min_rows(self.plan_):
+        min_rows = self._min_rows(self.plan_)
+        if start < min_rows:
+            needed = min_rows + cuts - 1 + self.plan_.horizon
             raise ValueError(
                 f"Forecaster: {coverage:.0%} conformal intervals are calibrated on a backtest of {cuts} cuts of the "
                 f"fitted data, each cut trained on the rows before it; that needs about {needed} rows, and the data "
