@@ -2,6 +2,7 @@
 a backtest, and Monte-Carlo dropout."""
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -78,6 +79,14 @@ def test_backtest_reports_the_achieved_coverage():
     table = result.forecasts
     inside = (table["actual"] >= table["lower"]) & (table["actual"] <= table["upper"])
     assert result.achieved_coverage == pytest.approx(inside.mean())
+    # each cut's band: the ceil((n + 1) * 0.8)-th smallest |error| per step among the n = 9 other cuts (the 8th)
+    errors = np.abs(result.residuals)
+    n = len(errors) - 1
+    half = np.stack(
+        [np.sort(np.delete(errors, i, axis=0), axis=0)[math.ceil((n + 1) * 0.8) - 1] for i in range(n + 1)]
+    )
+    np.testing.assert_allclose(table["upper"] - table["model"], half.ravel())
+    np.testing.assert_allclose(table["model"] - table["lower"], half.ravel())
     assert "conformal 80% intervals covered" in result.summary()
 
 
