@@ -124,13 +124,10 @@ class BacktestResult:
         pd = require_pandas()
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {', '.join(METRICS)}. Received: {metric!r}")
-        methods = [c for c in self.metrics.index]
+        steps = [group for _, group in self.forecasts.groupby("step")]
         table = {
-            method: [
-                METRICS[metric](group["actual"].to_numpy(), group[method].to_numpy())
-                for _, group in self.forecasts.groupby("step")
-            ]
-            for method in methods
+            method: [METRICS[metric](group["actual"].to_numpy(), group[method].to_numpy()) for group in steps]
+            for method in self.metrics.index
         }
         return pd.DataFrame(table, index=pd.Index(range(1, self.horizon + 1), name="step"))
 
