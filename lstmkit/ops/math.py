@@ -75,16 +75,21 @@ def _axes(axis, ndim: int):
     return tuple(int(a) for a in axes)
 
 
+def _publish(function, name: str, doc: str) -> None:
+    """Make an op built by one of the factories below a module-level function ``name`` of this module."""
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    globals()[name] = function
+    __all__.append(name)
+
+
 # ---------------------------------------------------------------------------- elementwise, two arguments
 def _binary(name, torch_fn):
     @op(name)
     def function(x1, x2):
         return torch_fn(*_pair(x1, x2))
 
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"Elementwise ``{name}`` of two tensors (broadcasting, as NumPy)."
-    globals()[name] = function
-    __all__.append(name)
+    _publish(function, name, f"Elementwise ``{name}`` of two tensors (broadcasting, as NumPy).")
 
 
 for _name, _fn in {
@@ -118,10 +123,7 @@ def _unary(name, torch_fn):
     def function(x):
         return torch_fn(convert_to_tensor(x))
 
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"Elementwise ``{name}``."
-    globals()[name] = function
-    __all__.append(name)
+    _publish(function, name, f"Elementwise ``{name}``.")
 
 
 for _name, _fn in {
@@ -198,10 +200,7 @@ def _reduction(name, torch_fn, doc):
             return result.reshape((1,) * x.dim()) if keepdims else result
         return torch_fn(x, dim=dims, keepdim=keepdims)
 
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = doc
-    globals()[name] = function
-    __all__.append(name)
+    _publish(function, name, doc)
 
 
 def _amax(x, dim, keepdim=False):
@@ -250,34 +249,39 @@ for _name, _fn, _doc in (
     _reduction(_name, _fn, _doc)
 
 
-@op("argmax")
-def argmax(x, axis=None, keepdims=False):
-    """The index of the largest value along ``axis`` (of the flattened tensor when None)."""
-    x = convert_to_tensor(x)
-    if axis is None:
-        return torch.argmax(x.reshape(-1))
-    return torch.argmax(x, dim=_axes(axis, x.dim())[0], keepdim=keepdims)
+# ---------------------------------------------------------------------------- along one axis (flattened when None)
+def _arg_reduction(name, torch_fn, doc):
+    @op(name)
+    def function(x, axis=None, keepdims=False):
+        x = convert_to_tensor(x)
+        if axis is None:
+            return torch_fn(x.reshape(-1))
+        return torch_fn(x, dim=_axes(axis, x.dim())[0], keepdim=keepdims)
+
+    _publish(function, name, doc)
 
 
-@op("argmin")
-def argmin(x, axis=None, keepdims=False):
-    x = convert_to_tensor(x)
-    if axis is None:
-        return torch.argmin(x.reshape(-1))
-    return torch.argmin(x, dim=_axes(axis, x.dim())[0], keepdim=keepdims)
+def _cumulative(name, torch_fn, doc):
+    @op(name)
+    def function(x, axis=None, dtype=None):
+        x = convert_to_tensor(x, dtype)
+        return torch_fn(x.reshape(-1), 0) if axis is None else torch_fn(x, dim=_axes(axis, x.dim())[0])
+
+    _publish(function, name, doc)
 
 
-@op("cumsum")
-def cumsum(x, axis=None, dtype=None):
-    """Running sums along ``axis`` (of the flattened tensor when None)."""
-    x = convert_to_tensor(x, dtype)
-    return torch.cumsum(x.reshape(-1), 0) if axis is None else torch.cumsum(x, dim=_axes(axis, x.dim())[0])
-
-
-@op("cumprod")
-def cumprod(x, axis=None, dtype=None):
-    x = convert_to_tensor(x, dtype)
-    return torch.cumprod(x.reshape(-1), 0) if axis is None else torch.cumprod(x, dim=_axes(axis, x.dim())[0])
+_arg_reduction(
+    "argmax",
+    torch.argmax,
+    "The index of the largest value along ``axis`` (of the flattened tensor when None).",
+)
+_arg_reduction(
+    "argmin",
+    torch.argmin,
+    "The index of the smallest value along ``axis`` (of the flattened tensor when None).",
+)
+_cumulative("cumsum", torch.cumsum, "Running sums along ``axis`` (of the flattened tensor when None).")
+_cumulative("cumprod", torch.cumprod, "Running products along ``axis`` (of the flattened tensor when None).")
 
 
 @op("norm")
@@ -298,14 +302,10 @@ def argsort(x, axis=-1):
 
 
 __all__ += [
-    "argmax",
-    "argmin",
     "argsort",
     "cast",
     "clip",
     "convert_to_tensor",
-    "cumprod",
-    "cumsum",
     "norm",
     "sort",
     "where",
