@@ -1,7 +1,10 @@
 """Layers, at Keras's paths: ``from lstmkit.layers import LSTM, Dense, Conv1D, Embedding, Dropout``."""
 
+from lstmkit.layers import attention as _attention
+from lstmkit.layers import merging as _merging
 from lstmkit.layers import rnn as _rnn
 from lstmkit.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
+from lstmkit.layers.attention import *  # Attention, AdditiveAttention, MultiHeadAttention
 from lstmkit.layers.base import InputShapeError, KerasWeight, Layer
 from lstmkit.layers.conv import Conv1D, Convolution1D
 from lstmkit.layers.conv_nd import Conv2D, Conv3D, Convolution2D, Convolution3D
@@ -9,7 +12,9 @@ from lstmkit.layers.core import Activation, Dense
 from lstmkit.layers.embedding import Embedding
 from lstmkit.layers.identity import ActivityRegularization, Identity
 from lstmkit.layers.input_layer import Input, InputLayer, InputSpec
+from lstmkit.layers.lambda_layer import Lambda
 from lstmkit.layers.masking import Masking
+from lstmkit.layers.merging import *  # Add, Concatenate, Dot, ... and their functional forms
 from lstmkit.layers.normalization import BatchNormalization, LayerNormalization
 from lstmkit.layers.pooling import (
     AveragePooling1D,
@@ -74,6 +79,7 @@ __all__ = [
     "InputShapeError",
     "InputSpec",
     "KerasWeight",
+    "Lambda",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
@@ -97,19 +103,8 @@ __all__ = [
     "deserialize",
     "serialize",
 ]
-# The recurrent layers (LSTM, GRU, SimpleRNN, their cells, Bidirectional, ...) come from lstmkit.layers.rnn,
-# so that a layer added there is exported here without editing this list.
-__all__ += [name for name in _rnn.__all__ if name not in __all__]
-
-# Graph-model layers: merging a list of tensors, and a layer made from a function.
-from lstmkit.layers import merging as _merging
-from lstmkit.layers.lambda_layer import Lambda
-from lstmkit.layers.merging import *
-
-__all__ += [name for name in _merging.__all__ if name not in __all__] + ["Lambda"]
-
-# Attention layers (lstmkit/layers/attention/): Attention, AdditiveAttention, MultiHeadAttention.
-from lstmkit.layers import attention as _attention
-from lstmkit.layers.attention import *
-
-__all__ += [name for name in _attention.__all__ if name not in __all__]
+# The recurrent, merging and attention layers come from their packages' own lists, so that a layer added
+# there is exported here without editing this list.
+for _package in (_rnn, _merging, _attention):
+    __all__ += [name for name in _package.__all__ if name not in __all__]
+del _package
