@@ -6,9 +6,8 @@ The layer is preprocessing: call it on strings (a list, a NumPy array of shape `
 then ``Embedding`` + ``LSTM``. Its vocabulary comes from ``adapt(texts)`` or ``vocabulary=``.
 
 Keras's rules, reproduced exactly (checked against Keras 3.15.1):
-- ``'lower'`` lower-cases ASCII letters only (TensorFlow's ``strings.lower``); ``'strip_punctuation'`` removes
-  ASCII punctuation ``!"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~``; ``'whitespace'`` splits on ASCII whitespace
-  (space, tab, newline, CR, FF, VT); ``'character'`` splits into Unicode characters.
+- ``standardize``, ``split`` and ``ngrams``: lstmkit/layers/text_tokenization.py (e.g. ``'lower'`` lower-cases
+  ASCII letters only, as TensorFlow does).
 - ``adapt`` orders the vocabulary by frequency, most frequent first; ties in *reverse* byte order of the
   tokens. ``max_tokens`` counts the special tokens.
 - ``output_mode='int'``: index 0 is the padding (mask) token ``''``, 1 the out-of-vocabulary token
@@ -21,57 +20,18 @@ Keras's rules, reproduced exactly (checked against Keras 3.15.1):
 
 from __future__ import annotations
 
-import re
-import string
-
 import numpy as np
 import torch
 
 from lstmkit.layers.base import Layer
+from lstmkit.layers.text_tokenization import SPLIT, STANDARDIZE, decode, option, tokenize
 from lstmkit.utils.checks import check_int
 
 __all__ = ["TextVectorization"]
 
-_STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
-_SPLIT = ("whitespace", "character")
 _MODES = ("int", "multi_hot", "count", "tf_idf")
 _MODE_ALIASES = {"binary": "multi_hot", "tf-idf": "tf_idf"}
-_PUNCTUATION = re.compile(r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']""")
-_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 MASK_TOKEN, OOV_TOKEN = "", "[UNK]"
-
-
-def _option(value, what: str, options: tuple, custom_objects=None):
-    """A built-in option name, None, or a callable (a serialized function is looked up in custom_objects)."""
-    if value is None or callable(value):
-        return value
-    if isinstance(value, dict):  # a serialized function (Keras 3 form, or lstmkit's)
-        name = value.get("config") if isinstance(value.get("config"), str) else value.get("registered_name")
-        if custom_objects and name in custom_objects:
-            return custom_objects[name]
-        raise ValueError(
-            f"TextVectorization: {what} is your own function {name!r}. Pass it when loading: "
-            f"custom_objects={{{name!r}: {name}}}."
-        )
-    if isinstance(value, str) and value in options:
-        return value
-    choices = ", ".join(repr(o) for o in options)
-    raise ValueError(
-        f"TextVectorization: {what} must be one of {choices}, None, or a callable. Received: {what}={value!r}"
-    )
-
-
-def _decode(value, encoding: str):
-    return value.decode(encoding) if isinstance(value, bytes) else str(value)
-
-
-def _strings(result, encoding: str) -> np.ndarray:
-    """What a user's standardize function returned (NumPy, a TensorFlow tensor, a list) as an array of str."""
-    if hasattr(result, "numpy"):
-        result = result.numpy()
-    array = np.asarray(result, dtype=object)
-    return np.vectorize(lambda v: _decode(v, encoding), otypes=[object])(array) if array.size else array
 
 
 class TextVectorization(Layer):
@@ -101,8 +61,8 @@ class TextVectorization(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.standardize = _option(standardize, "standardize", _STANDARDIZE)
-        self.split = _option(split, "split", _SPLIT)
+        self.standardize = option(standardize, "standardize", STANDARDIZE)
+        self.split = option(split, "split", SPLIT)
         output_mode = _MODE_ALIASES.get(output_mode, output_mode)
         if output_mode not in _MODES:
             hint = " (one_hot is StringLookup's; use 'multi_hot')" if output_mode == "one_hot" else ""
@@ -214,7 +174,7 @@ class TextVectorization(Layer):
                 raise ValueError(
                     f"TextVectorization: cannot read the vocabulary file {vocabulary!r}: {error}"
                 ) from None
-        vocabulary = [_decode(token, self.encoding) for token in np.asarray(vocabulary, dtype=object).ravel()]
+        vocabulary = [decode(token, self.encoding) for token in np.asarray(vocabulary, dtype=object).ravel()]
         if not vocabulary:
             raise ValueError("TextVectorization: cannot set an empty vocabulary.")
         specials = self._specials
@@ -302,69 +262,9 @@ class TextVectorization(Layer):
         self._set_tokens(ranked, weights)
 
     # ------------------------------------------------------------------ strings -> tokens
-    def _as_array(self, inputs) -> np.ndarray:
-        if isinstance(inputs, torch.Tensor):
-            raise TypeError(
-                "TextVectorization takes strings (a list, a NumPy array of str, or one string); received a torch "
-                f"tensor of dtype {inputs.dtype}."
-            )
-        if hasattr(inputs, "numpy") and not isinstance(inputs, np.ndarray):  # a TensorFlow tensor of strings
-            inputs = inputs.numpy()
-        array = np.asarray(inputs, dtype=object)
-        if array.size and not all(isinstance(v, (str, bytes)) for v in array.ravel()):
-            bad = next(v for v in array.ravel() if not isinstance(v, (str, bytes)))
-            raise TypeError(
-                f"TextVectorization takes strings; received an element of type {type(bad).__name__}: {bad!r}."
-            )
-        return (
-            np.vectorize(lambda v: _decode(v, self.encoding), otypes=[object])(array) if array.size else array
-        )
-
-    def _standardized(self, array: np.ndarray) -> np.ndarray:
-        if self.standardize is None:
-            return array
-        if callable(self.standardize):
-            return _strings(self.standardize(array.astype(str)), self.encoding)
-        lower = self.standardize in ("lower", "lower_and_strip_punctuation")
-        strip = self.standardize in ("strip_punctuation", "lower_and_strip_punctuation")
-
-        def one(text):
-            if lower:
-                text = text.translate(_ASCII_LOWER)
-            return _PUNCTUATION.sub("", text) if strip else text
-
-        return np.vectorize(one, otypes=[object])(array) if array.size else array
-
     def _tokenize(self, inputs) -> tuple[list[list[str]], tuple]:
-        """(one token list per document, the shape of the documents' array)."""
-        array = self._standardized(self._as_array(inputs))
-        if self.split is None:
-            shape = array.shape
-            documents = [[text] for text in array.ravel()]
-        else:
-            if array.ndim > 1:
-                if array.shape[-1] != 1:
-                    raise ValueError(
-                        "TextVectorization: to split strings, the input must be 1-D (batch,) or (batch, 1). Received "
-                        f"shape {array.shape}."
-                    )
-                array = array[..., 0]
-            shape = array.shape
-            flat = list(array.ravel())
-            if callable(self.split):
-                result = self.split(np.asarray(flat, dtype=str))
-                result = result.to_list() if hasattr(result, "to_list") else result
-                documents = [[_decode(t, self.encoding) for t in tokens] for tokens in result]
-            elif self.split == "whitespace":
-                documents = [[t for t in _WHITESPACE.split(text) if t] for text in flat]
-            else:
-                documents = [list(text) for text in flat]
-        if self._ngram_widths:
-            documents = [
-                [" ".join(tokens[i : i + w]) for w in self._ngram_widths for i in range(len(tokens) - w + 1)]
-                for tokens in documents
-            ]
-        return documents, shape
+        """(one token list per document, the shape of the documents' array): lstmkit/layers/text_tokenization.py."""
+        return tokenize(inputs, self.standardize, self.split, self.encoding, self._ngram_widths)
 
     # ------------------------------------------------------------------ calling
     def forward(self, inputs, *args, **kwargs):
@@ -419,7 +319,7 @@ class TextVectorization(Layer):
 
     # ------------------------------------------------------------------ config
     @staticmethod
-    def _serialize_option(value):
+    def _serializeoption(value):
         if callable(value):
             name = getattr(value, "__name__", type(value).__name__)
             return {"class_name": "function", "config": name, "registered_name": name}
@@ -431,8 +331,8 @@ class TextVectorization(Layer):
         config = {
             **super().get_config(),
             "max_tokens": self.max_tokens,
-            "standardize": self._serialize_option(self.standardize),
-            "split": self._serialize_option(self.split),
+            "standardize": self._serializeoption(self.standardize),
+            "split": self._serializeoption(self.split),
             "ngrams": list(self.ngrams) if isinstance(self.ngrams, tuple) else self.ngrams,
             "output_mode": self.output_mode,
             "output_sequence_length": self.output_sequence_length,
@@ -454,7 +354,7 @@ class TextVectorization(Layer):
         """A layer from ``get_config()`` (or Keras 3's config); your own standardize/split functions come from
         ``custom_objects``."""
         config = dict(config)
-        for key, options in (("standardize", _STANDARDIZE), ("split", _SPLIT)):
+        for key, options in (("standardize", STANDARDIZE), ("split", SPLIT)):
             if key in config:
-                config[key] = _option(config[key], key, options, custom_objects)
+                config[key] = option(config[key], key, options, custom_objects)
         return cls(**config)
