@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from lstmkit import activations, constraints, initializers, regularizers
 from lstmkit.layers.base import Layer, format_shape
+from lstmkit.utils.checks import check_int
 
 __all__ = ["Activation", "Dense"]
 
@@ -117,7 +118,6 @@ from lstmkit.layers.lambda_layer import Lambda
 from lstmkit.layers.masking import Masking
 from lstmkit.layers.regularization import Dropout
 from lstmkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
-from lstmkit.utils.checks import check_int
 
 __all__ += [
     "ActivityRegularization",
