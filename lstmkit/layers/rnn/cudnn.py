@@ -91,7 +91,7 @@ class _CuDNNMixin:
         }
 
     @classmethod
-    def _check_arguments(cls, kwargs: dict, unsupported: dict) -> None:
+    def _check_arguments(cls, kwargs: dict) -> None:
         own = cls._accepted_kwargs()
         for key in kwargs:
             if key not in own and key in _signature_names(cls.standard.__init__, RNN.__init__):
@@ -101,12 +101,6 @@ class _CuDNNMixin:
                     f"the standard layer instead, {cls.standard.__name__}(units, {key}=...{cls._standard_extra}): it "
                     "takes every argument, and runs the fused kernel (cuDNN on a GPU) whenever its configuration is "
                     "the cuDNN one."
-                )
-        for key, value in unsupported.items():
-            if value is not None:
-                raise ValueError(
-                    f"{cls.__name__}: {key} is not supported by lstmkit yet. Received: {key}={value!r}. Remove it "
-                    "(the default is None)."
                 )
 
     @staticmethod
@@ -195,7 +189,7 @@ class CuDNNLSTM(_CuDNNMixin, LSTM):
         time_major=False,
         **kwargs,
     ):
-        self._check_arguments(kwargs, {})
+        self._check_arguments(kwargs)
         self._check_time_major(time_major, "CuDNNLSTM")
         cell = _CuDNNLSTMCell(
             units,
@@ -275,7 +269,7 @@ class CuDNNGRU(_CuDNNMixin, GRU):
         time_major=False,
         **kwargs,
     ):
-        self._check_arguments(kwargs, {})
+        self._check_arguments(kwargs)
         self._check_time_major(time_major, "CuDNNGRU")
         cell = _CuDNNGRUCell(
             units,
