@@ -38,7 +38,6 @@ class AdditiveAttention(Attention):
             )
         if self.use_scale:
             self.scale = self.add_weight(name="scale", shape=(query[-1],), initializer="glorot_uniform")
-        self.built = True  # also when build() is called directly: a later call must not remake the weights
 
     def _scores(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
         tanh = torch.tanh(query.unsqueeze(-2) + key.unsqueeze(-3))  # (batch, Tq, Tv, dim)

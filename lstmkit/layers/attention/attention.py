@@ -16,11 +16,10 @@ only, and the query mask zeroes the output at padded query steps and becomes the
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lstmkit.layers.base import Layer, format_shape
+from lstmkit.layers.base import Layer, _is_shape, format_shape
 from lstmkit.layers.regularization import _fraction, _seed
 from lstmkit.utils.naming import unknown_name_error
 
@@ -55,12 +54,6 @@ class SeededDropout:
         return weights * keep / (1.0 - self.rate)
 
 
-def _is_shape(value) -> bool:
-    return isinstance(value, (tuple, list)) and all(
-        d is None or isinstance(d, (int, np.integer)) for d in value
-    )
-
-
 class Attention(Layer):
     """Dot-product attention (Keras's ``Attention``): see the module docstring for shapes and masks.
 
@@ -81,9 +74,8 @@ class Attention(Layer):
         self.score_mode = score_mode
         self.dropout = _fraction(dropout, "dropout", type(self).__name__)
         self.seed = _seed(seed, type(self).__name__)
-        self.causal = bool(
-            causal
-        )  # Keras 2: causal=True at construction = use_causal_mask=True in every call
+        # Keras 2: causal=True at construction = use_causal_mask=True in every call.
+        self.causal = bool(causal)
         self._dropout = SeededDropout(self.dropout, self.seed)
         self.scale = None
         self.concat_score_weight = None
@@ -137,7 +129,6 @@ class Attention(Layer):
             self.concat_score_weight = self.add_weight(
                 name="concat_score_weight", shape=(), initializer="ones"
             )
-        self.built = True  # also when build() is called directly: a later call must not remake the weights
 
     def compute_output_shape(self, input_shape, return_attention_scores=False):
         query, value, key = self._shapes(input_shape)

@@ -265,7 +265,6 @@ class MultiHeadAttention(Layer):
         self._value_dense = Projection("value", (value[-1],), (heads, self.value_dim), **common)
         out = self._output_shape or (query[-1],)
         self._output_dense = Projection("attention_output", (heads, self.value_dim), out, **common)
-        self.built = True  # also when build() is called directly: a later call must not remake the weights
 
     def compute_output_shape(
         self, query_shape, value_shape=None, key_shape=None, return_attention_scores=False
