@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 
 from lstmkit.layers.base import Layer
-from lstmkit.layers.serialization import custom_object
+from lstmkit.utils.custom_objects import get_registered_object
 
 __all__ = ["Lambda"]
 
@@ -94,7 +94,7 @@ class Lambda(Layer):
                 "lstmkit never loads code from a file. Rebuild the layer in Python, or pass the function by name "
                 "through custom_objects."
             )
-        function = custom_object(name, custom_objects)
+        function = get_registered_object(name, custom_objects)  # custom_objects, open scopes, registered
         if function is None:
             raise ValueError(
                 f"Lambda layer '{config.get('name')}' calls the function {name!r}, which a model file cannot hold. "

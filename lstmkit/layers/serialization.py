@@ -11,15 +11,10 @@ from __future__ import annotations
 import inspect
 
 from lstmkit.layers.base import Layer
-from lstmkit.utils.custom_objects import all_custom_objects, get_registered_object
+from lstmkit.utils.custom_objects import all_custom_objects
 from lstmkit.utils.naming import lookup
 
-__all__ = ["custom_object", "deserialize", "layer_classes", "serialize"]
-
-
-def custom_object(name: str, custom_objects: dict | None = None):
-    """A user object by name: ``custom_objects``, open scopes, then registered objects; None if unknown."""
-    return get_registered_object(name, custom_objects)
+__all__ = ["deserialize", "layer_classes", "serialize"]
 
 
 def layer_classes() -> dict[str, type]:
