@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from lstmkit import losses
-from lstmkit.utils.naming import lookup
+from lstmkit import initializers, losses
+from lstmkit.utils.naming import lookup, snake_case
+from lstmkit.variables import Variable
 
 __all__ = [
     "Accuracy",
@@ -87,18 +88,15 @@ class Metric:
     """
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype
         self._variables: list = []
-        if type(self).__module__.startswith("lstmkit."):  # lstmkit's own metrics set up their state here
+        if _state_made_by_reset(type(self)):
             self.reset_state()
 
     def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, aggregation="sum", **kwargs):
         """A state variable (Keras's ``Metric.add_weight``): a 0-d (or ``shape``) tensor starting at
         ``initializer``'s value."""
-        from lstmkit import initializers
-        from lstmkit.variables import Variable
-
         shape = tuple(shape) if isinstance(shape, (list, tuple)) else (() if shape is None else (shape,))
         torch_dtype = getattr(torch, str(dtype or self.dtype or "float32").replace("torch.", ""))
         initializer = initializers.get(initializer)
@@ -156,10 +154,12 @@ class Metric:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
-def _snake(name: str) -> str:
-    from lstmkit.utils.naming import snake_case
-
-    return snake_case(name)
+def _state_made_by_reset(cls) -> bool:
+    """Whether ``cls``'s ``reset_state`` also creates its state, so that ``__init__`` must call it: lstmkit's
+    own metrics and your subclasses of them. Your own ``reset_state`` (Keras style: it assigns variables that
+    your ``__init__`` makes after ``super().__init__()``) and variables from ``add_weight`` are left to you."""
+    owner = next(klass for klass in cls.__mro__ if "reset_state" in klass.__dict__)
+    return owner is not Metric and owner.__module__.startswith("lstmkit.")
 
 
 class Mean(Metric):
