@@ -266,6 +266,17 @@ class Concatenate(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
+def batch_product(x: torch.Tensor, y: torch.Tensor, a: int, b: int) -> torch.Tensor:
+    """Sample by sample, the sum of products over axis ``a`` of ``x`` and axis ``b`` of ``y`` (both > 0):
+    ``(batch, *x_rest)`` with ``(batch, *y_rest)`` -> ``(batch, *x_rest, *y_rest)``, at least 2-D (``(batch, 1)``
+    for two vectors). Dot's computation and Keras 2's ``K.batch_dot``."""
+    x, y = x.movedim(a, -1), y.movedim(b, 1)  # (batch, ..., k) and (batch, k, ...)
+    x_rest, y_rest = x.shape[1:-1], y.shape[2:]
+    product = torch.bmm(x.reshape(x.shape[0], -1, x.shape[-1]), y.reshape(y.shape[0], y.shape[1], -1))
+    result = product.reshape((x.shape[0], *x_rest, *y_rest))
+    return result if result.dim() > 1 else result.unsqueeze(-1)
+
+
 def _l2_normalize(x, axis):
     square_sum = (x * x).sum(dim=axis, keepdim=True)
     from lstmkit import backend
@@ -323,11 +334,7 @@ class Dot(Layer):
         a, b = self._resolved((x.dim(), y.dim()))
         if self.normalize:
             x, y = _l2_normalize(x, a), _l2_normalize(y, b)
-        x, y = x.movedim(a, -1), y.movedim(b, 1)  # (batch, ..., k) and (batch, k, ...)
-        x_rest, y_rest = x.shape[1:-1], y.shape[2:]
-        product = torch.bmm(x.reshape(x.shape[0], -1, x.shape[-1]), y.reshape(y.shape[0], y.shape[1], -1))
-        result = product.reshape((x.shape[0],) + tuple(x_rest) + tuple(y_rest))
-        return result if result.dim() > 1 else result.unsqueeze(-1)
+        return batch_product(x, y, a, b)
 
     def compute_mask(self, inputs, mask=None):
         return None

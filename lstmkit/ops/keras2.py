@@ -12,6 +12,7 @@ import torch
 from lstmkit import backend, losses
 from lstmkit import ops as _ops
 from lstmkit.graph.keras_tensor import KerasTensor
+from lstmkit.layers.merging import batch_product
 from lstmkit.ops.core import op
 from lstmkit.variables import LearningRate, Variable
 
@@ -126,12 +127,7 @@ def batch_dot(x, y, axes=None):
     if axes is None:
         axes = (x.dim() - 1, y.dim() - 2 if y.dim() > 2 else y.dim() - 1)
     a, b = (axes, axes) if isinstance(axes, int) else axes
-    a, b = a % x.dim(), b % y.dim()
-    x, y = x.movedim(a, -1), y.movedim(b, 1)
-    rest_x, rest_y = x.shape[1:-1], y.shape[2:]
-    product = torch.bmm(x.reshape(x.shape[0], -1, x.shape[-1]), y.reshape(y.shape[0], y.shape[1], -1))
-    result = product.reshape((x.shape[0], *rest_x, *rest_y))
-    return result if result.dim() > 1 else result.unsqueeze(-1)
+    return batch_product(x, y, a % x.dim(), b % y.dim())
 
 
 @op("gather")
