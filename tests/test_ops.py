@@ -87,6 +87,12 @@ def test_ops_equal_numpy(op, args, expected):
         (lambda x: K.concatenate([x, x]), (A,), np.concatenate([A, A], axis=-1)),
         (lambda x: K.expand_dims(x), (A,), A[..., None]),
         (lambda x: K.argmax(x), (A,), A.argmax(axis=-1)),
+        # Keras 2's K.relu: x above the threshold, alpha * (x - threshold) below, 0 at it; capped at max_value.
+        (
+            lambda x: K.relu(x, alpha=0.1, max_value=0.5, threshold=0.2),
+            (np.array([-1.0, 0.0, 0.2, 0.3, 2.0], "float32"),),
+            np.array([-0.12, -0.02, 0.0, 0.3, 0.5], "float32"),
+        ),
         (lambda x: K.softmax(x), (A,), np.exp(A) / np.exp(A).sum(axis=-1, keepdims=True)),
         (lambda x: K.log(K.exp(x)), (A,), A),
         (lambda x: K.repeat(x[:, 0], 3), (A,), np.repeat(A[:, None, 0], 3, axis=1)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lstmkit import backend, losses
+from lstmkit import activations, backend, losses
 from lstmkit import ops as _ops
 from lstmkit.graph.keras_tensor import KerasTensor
 from lstmkit.layers.merging import batch_product
@@ -79,9 +79,10 @@ def softmax(x, axis=-1):
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
-    x = _ops.convert_to_tensor(x)
-    result = torch.where(x >= threshold, x, alpha * (x - threshold))
-    return result if max_value is None else torch.clamp(result, max=max_value)
+    """Keras 2's ``K.relu``: the ``relu`` activation, with ``alpha`` for its ``negative_slope``."""
+    return activations.relu(
+        _ops.convert_to_tensor(x), negative_slope=alpha, max_value=max_value, threshold=threshold
+    )
 
 
 def concatenate(tensors, axis=-1):
