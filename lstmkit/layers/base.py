@@ -125,7 +125,7 @@ class Layer(LayerWeights, torch.nn.Module):
         super().__setattr__(name, value)
 
     def __call__(self, *args, **kwargs):
-        if _symbolic_arguments(args, kwargs):
+        if symbolic_arguments(args, kwargs):
             from lstmkit.graph.node import symbolic_call
 
             return symbolic_call(self, args, kwargs)
@@ -453,8 +453,9 @@ def _marking_built(build):
     return wrapped
 
 
-def _symbolic_arguments(args, kwargs) -> bool:
-    """Whether a call has symbolic tensors: cheap for the common case of tensors and plain values."""
+def symbolic_arguments(args, kwargs) -> bool:
+    """Whether a call has symbolic tensors: ``any_symbolic`` on ``args`` and ``kwargs``, cheap for the common case
+    of tensors and plain values (a layer's or an op's every call on data asks)."""
     for value in args:
         if isinstance(value, (KerasTensor, list, tuple, dict)) and any_symbolic(value):
             return True

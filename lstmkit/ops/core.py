@@ -12,9 +12,9 @@ import functools
 
 import torch
 
-from lstmkit.graph.keras_tensor import KerasTensor, any_symbolic
+from lstmkit.graph.keras_tensor import KerasTensor
 from lstmkit.graph.node import Node
-from lstmkit.layers.base import Layer
+from lstmkit.layers.base import Layer, symbolic_arguments
 from lstmkit.utils import tree
 from lstmkit.utils.naming import lookup, unique_name
 
@@ -36,7 +36,7 @@ def op(name: str):
 
         @functools.wraps(fn)
         def dispatch(*args, **kwargs):
-            if any_symbolic(args) or any_symbolic(kwargs):
+            if symbolic_arguments(args, kwargs):
                 return _symbolic_op(name, fn, args, kwargs)
             return fn(*args, **kwargs)
 
@@ -56,7 +56,7 @@ class OpLayer(Layer):
         self.built = True
 
     def __call__(self, *args, **kwargs):
-        if any_symbolic(args) or any_symbolic(kwargs):  # replaying a saved graph: this layer's next node
+        if symbolic_arguments(args, kwargs):  # replaying a saved graph: this layer's next node
             return _symbolic_op(self.op, self.fn, args, kwargs, layer=self)
         return torch.nn.Module.__call__(self, *args, **kwargs)
 
