@@ -263,13 +263,8 @@ def test_bidirectional_conv_lstm2d(rng):
     x = _t(rng.normal(size=(2, 4, 5, 5, 1)))
     wrapped = Bidirectional(ConvLSTM2D(2, 3, padding="same", return_sequences=True), input_shape=(4, 5, 5, 1))
     out = wrapped(x)
-    assert out.shape == (2, 4, 5, 5, 4) and wrapped.compute_output_shape((None, 4, 5, 5, 1)) == (
-        None,
-        4,
-        5,
-        5,
-        4,
-    )
+    assert out.shape == (2, 4, 5, 5, 4)  # forward and backward filters side by side
+    assert wrapped.compute_output_shape((None, 4, 5, 5, 1)) == (None, 4, 5, 5, 4)
     forward_weights = wrapped.get_weights()[:3]
     backward = ConvLSTM2D(2, 3, padding="same", return_sequences=True, go_backwards=True)
     backward.ensure_built((None, 4, 5, 5, 1))
