@@ -118,9 +118,8 @@ class Layer(LayerWeights, torch.nn.Module):
                 del modules[name]  # a tracked list/dict replaced by another value
             value = tracking.track(self, name, value)
             if isinstance(value, tracking.Tracked):
-                object.__setattr__(
-                    self, name, value
-                )  # torch would refuse a non-module under a registered name
+                # torch would refuse a non-module under a registered name
+                object.__setattr__(self, name, value)
                 return
         super().__setattr__(name, value)
 

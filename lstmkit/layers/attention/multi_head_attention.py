@@ -393,9 +393,8 @@ class MultiHeadAttention(Layer):
         q, q_attended = gathered(query * self._inverse_sqrt_key_dim)
         k, k_attended = gathered(key)
         v, _ = gathered(value)
-        scores = torch.matmul(
-            q, k.transpose(-1, -2)
-        )  # (batch, *others, heads, Tq, Tk), attended axes flattened
+        # (batch, *others, heads, Tq, Tk), the attended axes flattened
+        scores = torch.matmul(q, k.transpose(-1, -2))
         full_shape = scores.shape[:-2] + q_attended + k_attended
         if mask is not None:
             while mask.dim() < len(full_shape):  # Keras's broadcasting: new axes go where the heads are

@@ -249,9 +249,8 @@ class _ConvLSTM(RNN):
             )
         if self.stateful:
             self._check_stateful_batch(batch)
-        x = (
-            inputs.movedim(-1, 2) if self.data_format == "channels_last" else inputs
-        )  # (batch, time, C, *spatial)
+        # (batch, time, channels, *spatial)
+        x = inputs.movedim(-1, 2) if self.data_format == "channels_last" else inputs
         if x.dim() != self.expected_ndim or x.shape[2] != self.cell.kernel.shape[-2]:
             self.check_input_shape((None,) + tuple(inputs.shape[1:]))  # raises the explanatory error
         if initial_state is not None:
