@@ -286,8 +286,9 @@ def tokenizer_from_json(json_string) -> Tokenizer:
     }
     tokenizer = Tokenizer(**config)
     tokenizer.word_counts = tables["word_counts"]
-    tokenizer.word_docs = tables["word_docs"]
-    tokenizer.index_docs = {int(k): v for k, v in tables["index_docs"].items()}
+    # Counters, as fit_on_texts/fit_on_sequences made them: fitting on more texts after loading adds to them.
+    tokenizer.word_docs = defaultdict(int, tables["word_docs"])
+    tokenizer.index_docs = defaultdict(int, {int(k): v for k, v in tables["index_docs"].items()})
     tokenizer.index_word = {int(k): v for k, v in tables["index_word"].items()}
     tokenizer.word_index = tables["word_index"]
     return tokenizer

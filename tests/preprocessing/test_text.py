@@ -75,6 +75,26 @@ def test_tokenizer_hand_computed():
     assert tokens.texts_to_sequences([["HELLO", "you"]]) == KERAS["tokenizer"]["token_lists"]["sequences"]
 
 
+def test_tokenizer_loaded_from_json_fits_on_more_texts():
+    first, more = ["b a c", "a b d"], ["e a", "f e"]
+    loaded = tokenizer_from_json(_fitted(first).to_json())
+    loaded.fit_on_texts(more)  # new words: e, f
+    loaded.fit_on_sequences([[7]])
+    at_once = _fitted(first + more)
+    at_once.fit_on_sequences([[7]])
+    assert loaded.word_index == at_once.word_index
+    assert (
+        dict(loaded.word_docs) == dict(at_once.word_docs) and loaded.document_count == at_once.document_count
+    )
+    assert dict(loaded.index_docs) == dict(at_once.index_docs)
+
+
+def _fitted(texts):
+    tokenizer = Tokenizer()
+    tokenizer.fit_on_texts(texts)
+    return tokenizer
+
+
 def test_text_functions_match_keras2():
     assert [text_to_word_sequence(t) for t in CORPUS] == KERAS["text_to_word_sequence"]
     custom = [text_to_word_sequence(t, filters="'", lower=False, split=",") for t in CORPUS]
