@@ -351,7 +351,7 @@ class Layer(LayerWeights, torch.nn.Module):
         for output in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
             if isinstance(output, torch.Tensor) and output.is_floating_point():
                 penalty = self.activity_regularizer(output)
-                self.add_loss(penalty / output.shape[0] if output.dim() > 0 else penalty)
+                self.add_loss(penalty / output.shape[0] if output.dim() and output.shape[0] else penalty)
 
     def compute_mask(self, inputs, mask=None):
         """The mask for this layer's output: passed through if the layer supports masking."""

@@ -28,19 +28,14 @@ class ActivityRegularization(Layer):
     supports_masking = True
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self._regularizer = regularizers.L1L2(l1=l1, l2=l2)  # validates: l1, l2 >= 0
-        self.l1, self.l2 = self._regularizer.l1, self._regularizer.l2
+        # As Keras: the base class's activity_regularizer= on an identity. L1L2 checks l1, l2 >= 0.
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1, self.l2 = self.activity_regularizer.l1, self.activity_regularizer.l2
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
-    def call(self, inputs):
-        penalty = self._regularizer(inputs)
-        if inputs.dim() and inputs.shape[0]:
-            penalty = penalty / inputs.shape[0]
-        self.add_loss(penalty)  # joins the loss of the current fit/evaluate step; also in layer.losses
-        return inputs
-
     def get_config(self):
-        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+        config = super().get_config()
+        config.pop("activity_regularizer")  # l1 and l2 say it
+        return {**config, "l1": self.l1, "l2": self.l2}
