@@ -133,6 +133,10 @@ class Metric:
         return value if isinstance(value, torch.Tensor) else torch.as_tensor(float(value))
 
     def result(self):
+        if type(self).result_tensor is Metric.result_tensor:  # the two defaults would call each other forever
+            raise NotImplementedError(
+                f"{type(self).__name__} must define result(), returning the metric's value (a tensor or a number)."
+            )
         return float(self.result_tensor())
 
     def reset_states(self):  # Keras 2 spelling

@@ -175,3 +175,30 @@ def test_accuracy_with_a_regression_loss_warns_once():
         warnings.simplefilter("always")
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     assert not [w for w in caught if "regression" in str(w.message)]
+
+
+def test_subclasses_of_lstmkit_metrics_keep_their_state(rng):
+    class DoubledMean(metrics.Mean):  # Keras style: reuse Mean's state, change what is accumulated
+        def update_state(self, values, sample_weight=None):
+            super().update_state(2.0 * torch.as_tensor(values), sample_weight)
+
+    class AbsoluteError(metrics.MeanMetricWrapper):
+        def __init__(self, name="absolute_error"):
+            super().__init__(lambda y_true, y_pred: (y_true - y_pred).abs().mean(-1), name=name)
+
+    a, b = rng.normal(size=6).astype("float32"), rng.normal(size=(6, 1)).astype("float32")
+    doubled, absolute = DoubledMean(), AbsoluteError()
+    for rows in (slice(0, 4), slice(4, 6)):
+        doubled.update_state(a[rows])
+        absolute.update_state(torch.from_numpy(b[rows]), torch.from_numpy(b[rows] + a[rows, None]))
+    assert doubled.result() == pytest.approx(2.0 * a.mean(), rel=1e-6)
+    assert absolute.result() == pytest.approx(np.abs(a).mean(), rel=1e-6)
+
+
+def test_a_metric_without_result_says_what_to_define():
+    class Unfinished(metrics.Metric):
+        def reset_state(self):
+            pass
+
+    with pytest.raises(NotImplementedError, match="Unfinished must define result"):
+        Unfinished().result()
