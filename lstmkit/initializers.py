@@ -14,6 +14,7 @@ import math
 import torch
 
 from lstmkit import backend
+from lstmkit.utils.custom_objects import all_custom_objects
 from lstmkit.utils.naming import lookup
 
 __all__ = [
@@ -348,5 +349,5 @@ def serialize(init) -> dict:
 
 def deserialize(config: dict, custom_objects=None) -> Initializer:
     name = config["class_name"]
-    table = {**_CLASSES, **(custom_objects or {})}
+    table = {**_CLASSES, **all_custom_objects(custom_objects)}
     return lookup("initializer", name, table).from_config(config.get("config", {}))

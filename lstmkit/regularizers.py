@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from lstmkit.utils.custom_objects import all_custom_objects
 from lstmkit.utils.naming import lookup
 
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2", "serialize"]
@@ -95,5 +96,5 @@ def serialize(reg):
 def deserialize(config, custom_objects=None):
     if config is None:
         return None
-    table = {**_CLASSES, **(custom_objects or {})}
+    table = {**_CLASSES, **all_custom_objects(custom_objects)}
     return lookup("regularizer", config["class_name"], table).from_config(config.get("config", {}))

@@ -190,6 +190,36 @@ def test_registered_and_scoped_custom_objects_load_without_custom_objects(tmp_pa
     assert keras.utils.get_custom_objects()["tests_authoring>Doubler"] is Doubler
 
 
+def test_registered_regularizers_and_initializers_load_without_custom_objects(tmp_path):
+    @keras.saving.register_keras_serializable(package="tests_authoring")
+    class SumOfWeights(keras.regularizers.Regularizer):
+        def __init__(self, factor=1.0):
+            self.factor = factor
+
+        def __call__(self, weight):
+            return self.factor * weight.sum()
+
+        def get_config(self):
+            return {"factor": self.factor}
+
+    @keras.saving.register_keras_serializable(package="tests_authoring")
+    class Halves(keras.initializers.Initializer):
+        def __call__(self, shape, dtype=None):
+            return torch.full(tuple(shape), 0.5, dtype=dtype)
+
+    model = Sequential(
+        [layers.Dense(2, input_shape=(3,), kernel_initializer=Halves(), kernel_regularizer=SumOfWeights(0.1))]
+    )
+    model.save(tmp_path / "registered.keras")
+    dense = load_model(tmp_path / "registered.keras").layers[0]
+    assert isinstance(dense.kernel_regularizer, SumOfWeights) and dense.kernel_regularizer.factor == 0.1
+    assert isinstance(dense.kernel_initializer, Halves)
+    np.testing.assert_array_equal(dense.get_weights()[0], np.full((3, 2), 0.5))
+    assert float(sum(loss.detach() for loss in dense.losses)) == pytest.approx(
+        0.1 * 0.5 * 6
+    )  # 0.1 x the six kernel entries of 0.5
+
+
 def test_input_spec_is_checked_like_lstmkits_own_ranks():
     class Needs3D(layers.Layer):
         def __init__(self, **kwargs):
