@@ -29,12 +29,11 @@ import warnings
 import torch
 
 from lstmkit import backend
-from lstmkit.callbacks.base import Callback
+from lstmkit.callbacks.base import Callback, check_frequency
 from lstmkit.saving import random_state
 from lstmkit.saving.archive import ModelFileError
 from lstmkit.saving.backup_file import read_training, restore_model, write_backup
 from lstmkit.saving.writing import check_directory
-from lstmkit.utils.checks import check_int
 
 __all__ = ["BackupAndRestore", "resumption"]
 
@@ -69,15 +68,7 @@ class BackupAndRestore(Callback):
             ) from None
         if not self.backup_dir:
             raise ValueError("backup_dir must name a directory; received an empty path.")
-        if save_freq != "epoch":
-            if isinstance(save_freq, str):
-                raise ValueError(
-                    f"save_freq must be 'epoch' or a positive number of batches. Received: save_freq={save_freq!r}"
-                )
-            save_freq = check_int(
-                save_freq, "save_freq", 1, owner="BackupAndRestore", meaning="batches, or 'epoch'"
-            )
-        self.save_freq = save_freq
+        self.save_freq = check_frequency(save_freq, "save_freq", "BackupAndRestore")
         self.double_checkpoint = bool(double_checkpoint)
         self.delete_checkpoint = bool(delete_checkpoint)
         self.callback_list = None

@@ -7,7 +7,9 @@ with the device, only when a callback reads it).
 
 from __future__ import annotations
 
-__all__ = ["Callback", "CallbackList", "as_callback_list"]
+from lstmkit.utils.checks import check_int
+
+__all__ = ["Callback", "CallbackList", "as_callback_list", "check_frequency"]
 
 _HOOKS = (
     "on_train_begin",
@@ -130,3 +132,15 @@ def as_callback_list(callbacks) -> list:
         "callbacks must be a list of lstmkit.callbacks.Callback instances, e.g. callbacks=[EarlyStopping(...)]. "
         f"Received: {callbacks!r} (type {type(callbacks).__name__})."
     )
+
+
+def check_frequency(value, name: str, owner: str, words: str = "'epoch'"):
+    """A ``save_freq``-like argument: ``'epoch'``, or a positive number of batches (as an int). ``words``
+    names the strings the caller accepts, for the error."""
+    if value == "epoch":
+        return value
+    if isinstance(value, str):  # an unknown word is a wrong value, as in Keras: ValueError
+        raise ValueError(  # noqa: TRY004
+            f"{name} must be {words} or a positive number of batches. Received: {name}={value!r}"
+        )
+    return check_int(value, name, 1, owner=owner, meaning="batches, or 'epoch'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from lstmkit import backend
+from lstmkit.callbacks.base import check_frequency
 from lstmkit.callbacks.hooks import add_hooks
 from lstmkit.callbacks.monitor import MonitorCallback, say
 from lstmkit.saving.writing import check_target
@@ -73,15 +74,7 @@ class ModelCheckpoint(MonitorCallback):
                 "ModelCheckpoint: options= is a TensorFlow SavedModel option that lstmkit does not have. "
                 f"Leave it out. Received: options={options!r}"
             )
-        if save_freq != "epoch":
-            if isinstance(save_freq, str):
-                raise ValueError(
-                    "save_freq must be 'epoch' or a positive number of batches. Received: "
-                    f"save_freq={save_freq!r}"
-                )
-            save_freq = check_int(
-                save_freq, "save_freq", 1, owner="ModelCheckpoint", meaning="batches, or 'epoch'"
-            )
+        save_freq = check_frequency(save_freq, "save_freq", "ModelCheckpoint")
         period = check_int(period, "period", 1, allow_none=True, owner="ModelCheckpoint", meaning="epochs")
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)

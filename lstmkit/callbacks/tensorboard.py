@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import torch
 
 from lstmkit import backend
-from lstmkit.callbacks.base import Callback
+from lstmkit.callbacks.base import Callback, check_frequency
 from lstmkit.callbacks.hooks import add_hooks
 from lstmkit.saving.writing import check_directory
 from lstmkit.utils.checks import check_int
@@ -104,14 +104,7 @@ class TensorBoard(Callback):
         self.write_steps_per_second = bool(write_steps_per_second)
         if update_freq == "batch":
             update_freq = 1
-        if update_freq != "epoch":
-            if isinstance(update_freq, str):
-                raise ValueError(
-                    "update_freq must be 'epoch', 'batch' or a positive number of batches. Received: "
-                    f"update_freq={update_freq!r}"
-                )
-            update_freq = check_int(update_freq, "update_freq", 1, owner="TensorBoard", meaning="or 'epoch'")
-        self.update_freq = update_freq
+        self.update_freq = check_frequency(update_freq, "update_freq", "TensorBoard", "'epoch', 'batch'")
         if profile_batch not in (0, None, (0, 0), [0, 0]):
             raise ValueError(
                 f"TensorBoard(profile_batch={profile_batch!r}): profiling through this callback is not "
