@@ -30,6 +30,7 @@ import torch
 
 from lstmkit import backend
 from lstmkit.callbacks.base import Callback, check_frequency
+from lstmkit.callbacks.hooks import add_hooks
 from lstmkit.saving import random_state
 from lstmkit.saving.archive import ModelFileError
 from lstmkit.saving.backup_file import read_training, restore_model, write_backup
@@ -69,6 +70,14 @@ class BackupAndRestore(Callback):
         if not self.backup_dir:
             raise ValueError("backup_dir must name a directory; received an empty path.")
         self.save_freq = check_frequency(save_freq, "save_freq", "BackupAndRestore")
+        if self.save_freq != "epoch":  # the batch hooks only where they back up: no per-batch call otherwise
+            add_hooks(
+                self,
+                {
+                    "on_epoch_begin": BackupAndRestore._epoch_begin,
+                    "on_train_batch_end": BackupAndRestore._backup_on_batch,
+                },
+            )
         self.double_checkpoint = bool(double_checkpoint)
         self.delete_checkpoint = bool(delete_checkpoint)
         self.callback_list = None
@@ -93,14 +102,11 @@ class BackupAndRestore(Callback):
                 self._pending = path
                 break
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def _epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        if self.save_freq != "epoch":  # a mid-epoch backup needs the state the shuffle order came from
-            self._epoch_start = random_state.capture(self.model)
+        self._epoch_start = random_state.capture(self.model)  # the state the epoch's shuffle order came from
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
+    def _backup_on_batch(self, batch, logs=None):
         self._batches_since_backup += 1
         if self._batches_since_backup >= self.save_freq:
             self._batches_since_backup = 0
