@@ -108,18 +108,25 @@ def _optimizer(serialized, path, custom_objects):
     return optimizers.deserialize({"class_name": name, "config": config}, custom_objects)
 
 
+def _loss_or_metric(value) -> dict:
+    """A Keras loss or metric's ``{"class_name", "config"}`` (a copy). Keras writes its default dtype
+    (float32) into every one; it is left out so that lstmkit's default applies, a dtype chosen on purpose
+    is kept."""
+    serialized = _strip(value)
+    if serialized["config"].get("dtype") in ("float32", None):
+        serialized["config"].pop("dtype", None)
+    return serialized
+
+
 def _loss(value, custom_objects):
     if isinstance(value, str):
         return custom_objects.get(value, value)
     if isinstance(value, dict) and "class_name" in value:
         from lstmkit import losses
 
-        serialized = _strip(value)
-        config = serialized["config"]
-        if config.get("reduction") == "auto":  # tf.keras 2's name for the default reduction
-            config["reduction"] = "sum_over_batch_size"
-        if config.get("dtype") in ("float32", None):
-            config.pop("dtype", None)
+        serialized = _loss_or_metric(value)
+        if serialized["config"].get("reduction") == "auto":  # tf.keras 2's name for the default reduction
+            serialized["config"]["reduction"] = "sum_over_batch_size"
         return losses.deserialize(serialized, custom_objects)
     if isinstance(value, dict):  # one loss per output
         return {k: _loss(v, custom_objects) for k, v in value.items()}
@@ -132,15 +139,12 @@ def _metric(value, custom_objects):
     if isinstance(value, str):
         return custom_objects.get(value, value)
     if isinstance(value, dict) and "class_name" in value:
-        serialized = _strip(value)
-        config = serialized["config"]
+        serialized = _loss_or_metric(value)
         if serialized["class_name"] == "MeanMetricWrapper":  # tf.keras 2: a metric given by name
-            name = config.get("name") or config.get("fn")
+            name = serialized["config"].get("name") or serialized["config"].get("fn")
             return custom_objects.get(name, name)
         from lstmkit import metrics
 
-        if config.get("dtype") in ("float32", None):
-            config.pop("dtype", None)
         return metrics.deserialize(serialized, custom_objects)
     return value
 
