@@ -3,8 +3,6 @@ checkpoint that survives the process being killed while it writes the next one."
 
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -14,6 +12,7 @@ import lstmkit
 from lstmkit.callbacks import ModelCheckpoint
 from lstmkit.models import load_model
 
+from ..subprocesses import run_python
 from .helpers import drive, series, small_model
 
 
@@ -168,21 +167,7 @@ _KILLED_WHILE_SAVING = textwrap.dedent("""
 
 def test_a_process_killed_while_checkpointing_leaves_the_previous_checkpoint_loadable(tmp_path):
     path, expected_path = tmp_path / "ckpt.keras", tmp_path / "expected.npy"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {
-        **os.environ,
-        "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "OMP_NUM_THREADS": "1",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", _KILLED_WHILE_SAVING, str(path), str(expected_path)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", _KILLED_WHILE_SAVING, path, expected_path, timeout=120)
     assert result.returncode == -signal.SIGKILL, result.stderr
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(leftovers) == 1  # the half-written temporary file, never the checkpoint itself

@@ -22,7 +22,8 @@ from lstmkit.models import Sequential
 from lstmkit.saving import ModelFileError
 from lstmkit.utils import set_random_seed
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ..subprocesses import ROOT, child_env, run_python
+
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(40, 5, 3)).astype("float32")
 Y = (X[:, :, 0].sum(axis=1, keepdims=True) * 0.3).astype("float32")
@@ -30,16 +31,7 @@ Y = (X[:, :, 0].sum(axis=1, keepdims=True) * 0.3).astype("float32")
 
 @pytest.mark.parametrize("config, seeds", [("arrays", [11, 12, 13]), ("sequence", [21, 22])])
 def test_a_fit_killed_at_random_moments_resumes_to_bit_identical_weights(tmp_path, config, seeds):
-    env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.kill_and_resume", config, str(tmp_path), *map(str, seeds)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_python("-m", "tests.reliability.kill_and_resume", config, tmp_path, *seeds, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     positions = []
@@ -200,10 +192,9 @@ def _torchrun(script_args, out, restarts):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")
-    }
-    env.update(PYTHONPATH=ROOT, OMP_NUM_THREADS="1", LSTMKIT_DISTRIBUTED_TIMEOUT="60", LSTMKIT_DEVICE="cpu")
+    env = child_env(LSTMKIT_DISTRIBUTED_TIMEOUT="60", LSTMKIT_DEVICE="cpu")
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT"):
+        env.pop(name, None)
     command = [
         sys.executable,
         "-m",

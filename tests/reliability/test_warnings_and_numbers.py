@@ -2,10 +2,7 @@
 loss, extreme inputs, NaN weights saved, partial weight loads), NumPy numbers accepted everywhere, and
 the leftovers of killed saves cleaned up."""
 
-import os
 import signal
-import subprocess
-import sys
 import textwrap
 import warnings
 
@@ -18,10 +15,11 @@ from lstmkit.models import Sequential, load_model
 from lstmkit.preprocessing.sequence import TimeseriesGenerator, pad_sequences
 from lstmkit.utils import set_random_seed, timeseries_dataset_from_array, to_categorical
 
+from ..subprocesses import run_python
+
 RNG = np.random.default_rng(0)
 X = RNG.uniform(size=(16, 4, 2)).astype("float32")
 Y = RNG.uniform(size=(16, 1)).astype("float32")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _model(optimizer="adam"):
@@ -195,12 +193,9 @@ _KILLED_MID_SAVE = textwrap.dedent("""
 
 def test_the_next_save_removes_the_temporary_files_of_killed_saves(tmp_path):
     target = tmp_path / "ckpt.keras"
-    env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
     leftovers = []
     for _ in range(2):
-        result = subprocess.run(
-            [sys.executable, "-c", _KILLED_MID_SAVE, str(target)], env=env, timeout=120, check=False
-        )
+        result = run_python("-c", _KILLED_MID_SAVE, target, timeout=120)
         assert result.returncode == -signal.SIGKILL
         leftovers.append(sorted(p.name for p in tmp_path.iterdir()))
     # Each killed save left its temporary file; the second save removed the first one's.

@@ -1,8 +1,5 @@
 """Files do not depend on the device: tensors are saved from the CPU, loaded onto lstmkit.backend.device()."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -12,6 +9,7 @@ import torch
 from lstmkit import backend, layers
 from lstmkit.models import Sequential, load_model
 
+from ..subprocesses import run_python
 from .cases import FEATURES, TIMESTEPS, data
 
 
@@ -50,21 +48,14 @@ def test_a_model_saved_on_gpu_loads_on_a_cpu_only_machine(tmp_path, monkeypatch)
     model = _trained()
     assert model.current_device().type == "cuda"
     model.save(tmp_path / "gpu.keras")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {
-        **os.environ,
-        "CUDA_VISIBLE_DEVICES": "",
-        "LSTMKIT_DEVICE": "cpu",
-        "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", _LOAD_ON_CPU, str(tmp_path / "gpu.keras"), str(tmp_path / "w.npz")],
-        env=env,
-        cwd=root,
-        capture_output=True,
-        text=True,
+    result = run_python(
+        "-c",
+        _LOAD_ON_CPU,
+        tmp_path / "gpu.keras",
+        tmp_path / "w.npz",
         timeout=300,
-        check=False,
+        CUDA_VISIBLE_DEVICES="",
+        LSTMKIT_DEVICE="cpu",
     )
     assert result.returncode == 0, result.stderr
     on_cpu = np.load(tmp_path / "w.npz")
