@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 
 __all__ = [
     "closest",
+    "did_you_mean",
     "lookup",
     "reject_unknown_kwargs",
     "reset_names",
@@ -57,7 +58,8 @@ def closest(received: str, valid: Iterable[str], n: int = 3) -> list[str]:
     return best[:n]
 
 
-def _suggestion(received: str, valid: Iterable[str]) -> str:
+def did_you_mean(received: str, valid: Iterable[str]) -> str:
+    """``" Did you mean 'a' or 'b'?"``, naming the entries of ``valid`` closest to ``received`` ("" if none)."""
     hits = closest(received, valid)
     if not hits:
         return ""
@@ -69,7 +71,7 @@ def unknown_name_error(kind: str, received, valid: Iterable[str]) -> ValueError:
     # List the snake_case spellings when there are any; class names ('GlorotUniform') are accepted too.
     shown = sorted({v for v in valid if v == v.lower()}) or sorted(set(valid))
     return ValueError(
-        f"Unknown {kind}: {received!r}.{_suggestion(str(received), valid)} "
+        f"Unknown {kind}: {received!r}.{did_you_mean(str(received), valid)} "
         f"Valid {kind} names: {', '.join(shown)}."
     )
 
@@ -87,7 +89,7 @@ def reject_unknown_kwargs(owner: str, kwargs: Mapping, allowed: Iterable[str]) -
     """Raise TypeError for the first keyword in ``kwargs`` (an accepted argument is never ignored)."""
     for key in kwargs:
         raise TypeError(
-            f"{owner} got an unexpected keyword argument {key!r}.{_suggestion(key, allowed)} "
+            f"{owner} got an unexpected keyword argument {key!r}.{did_you_mean(key, allowed)} "
             f"Accepted keyword arguments: {', '.join(sorted(allowed))}."
         )
 

@@ -18,7 +18,7 @@ import types
 
 import numpy as np
 
-from lstmkit.utils.naming import closest
+from lstmkit.utils.naming import did_you_mean
 from lstmkit.wrappers.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -79,8 +79,7 @@ class BaseWrapper(BaseEstimator):
         legal = _model_method_arguments() | _named_arguments(self._build_target())
         for name in params:
             if name not in legal:
-                hints = closest(name, legal)
-                hint = f" Did you mean {hints[0]!r}?" if hints else ""
+                hint = did_you_mean(name, legal)
                 raise ValueError(
                     f"{name} is not a legal parameter: neither the build function nor fit/predict/evaluate "
                     f"takes it.{hint} Add it to the build function's arguments to use it there."

@@ -18,7 +18,7 @@ does the rest, key by key, and refuses what it does not know rather than droppin
 from __future__ import annotations
 
 from lstmkit.saving.archive import ModelFileError
-from lstmkit.utils.naming import closest
+from lstmkit.utils.naming import did_you_mean
 
 __all__ = ["Translator"]
 
@@ -257,8 +257,7 @@ class Translator:
         return {"class_name": class_name, "config": self._arguments(cls, class_name, config, label, custom)}
 
     def _unknown_class(self, keras_class: str, label: str) -> str:
-        hits = closest(keras_class, list(self.own))
-        hint = f" Did you mean {' or '.join(repr(h) for h in hits)}?" if hits else ""
+        hint = did_you_mean(keras_class, self.own)
         return (
             f"{label} is of a class that lstmkit does not know: {keras_class!r}.{hint} If it is your own layer "
             f"class, pass it when loading: load_model(path, custom_objects={{{keras_class!r}: {keras_class}}}). "
@@ -344,8 +343,7 @@ class Translator:
                     f"{label} sets {key}={value!r}, which lstmkit's {class_name} does not support (only the "
                     "neutral value is accepted, because dropping it would change the model)."
                 )
-            hits = closest(key, sorted(accepted))
-            hint = f" Did you mean {' or '.join(repr(h) for h in hits)}?" if hits else ""
+            hint = did_you_mean(key, sorted(accepted))
             raise self.error(
                 f"{label} has the config key {key!r}, which lstmkit's {class_name} does not know.{hint} It may "
                 "come from a newer Keras; lstmkit refuses it rather than ignore it."
