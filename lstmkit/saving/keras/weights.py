@@ -56,11 +56,11 @@ def _own_vars(reader, group) -> list[np.ndarray]:
     return arrays
 
 
-def _container(reader, group, layers, class_names, where) -> list[np.ndarray]:
-    """The arrays of ``layers`` (a model's layer list, or stacked cells) under ``group``, named as Keras
-    names them: by class, numbered per class name in order."""
+def _children(reader, group, layers, class_names, where):
+    """``(layer, its group, its path)`` for each of ``layers`` (a model's layer list, or stacked cells) that
+    has weights, under ``group`` as Keras names them: by class, numbered per class name in order (layers
+    without weights are counted too)."""
     counts: dict[str, int] = {}
-    arrays = []
     for layer in layers:
         base = keras_snake_case(class_names.get(getattr(layer, "name", None)) or type(layer).__name__)
         name = base if base not in counts else f"{base}_{counts[base] + 1}"
@@ -75,7 +75,14 @@ def _container(reader, group, layers, class_names, where) -> list[np.ndarray]:
                 f"'{where}/{name}', which is missing (the file has: {', '.join(present) or 'nothing'}). Is it "
                 "the same architecture?"
             )
-        arrays.extend(_layer_arrays(reader, child, layer, f"{where}/{name}"))
+        yield layer, child, f"{where}/{name}"
+
+
+def _container(reader, group, layers, class_names, where) -> list[np.ndarray]:
+    """The arrays of ``layers`` under ``group``, one layer after the other."""
+    arrays = []
+    for layer, child, path in _children(reader, group, layers, class_names, where):
+        arrays.extend(_layer_arrays(reader, child, layer, path))
     return arrays
 
 
@@ -120,23 +127,10 @@ def object_path_arrays(reader, root, layers, class_names) -> list[tuple[Layer, l
     container = reader.group("layers", root)
     if container is None:
         raise reader.error("it has no 'layers' group: it is not a Keras 3 weights file.")
-    pairs = []
-    counts: dict[str, int] = {}
-    for layer in layers:
-        base = keras_snake_case(class_names.get(layer.name) or type(layer).__name__)
-        name = base if base not in counts else f"{base}_{counts[base] + 1}"
-        counts[base] = counts.get(base, -1) + 1
-        if not layer.keras_weights():
-            continue
-        group = reader.group(name, container)
-        if group is None:
-            raise reader.error(
-                f"no weights for layer '{layer.name}' ({type(layer).__name__}): Keras 3 stores them under "
-                f"'layers/{name}', which is missing (the file has: {', '.join(reader.members(container))}). "
-                "Is it the same architecture?"
-            )
-        pairs.append((layer, _layer_arrays(reader, group, layer, f"layers/{name}")))
-    return pairs
+    return [
+        (layer, _layer_arrays(reader, group, layer, path))
+        for layer, group, path in _children(reader, container, layers, class_names, "layers")
+    ]
 
 
 # ---------------------------------------------------------------------------- by-layer (legacy) layout
