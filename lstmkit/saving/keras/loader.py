@@ -27,7 +27,13 @@ from lstmkit.saving.archive import (
 from lstmkit.saving.keras.config import Translator
 from lstmkit.saving.keras.h5 import H5Reader
 from lstmkit.saving.keras.training import compile_from_keras, restore_optimizer_state
-from lstmkit.saving.keras.weights import by_layer_groups, check_and_assign, convert_legacy, object_path_arrays
+from lstmkit.saving.keras.weights import (
+    by_layer_groups,
+    check_and_assign,
+    convert_legacy,
+    listed_weights,
+    object_path_arrays,
+)
 from lstmkit.saving.limits import check_config_values, refuse_oversized
 
 __all__ = ["keras_file_kind", "load_keras_model", "load_keras_weights"]
@@ -284,14 +290,7 @@ def _load_legacy_h5(path, custom_objects, compile, safe_mode):
         state = None
         optimizer_group = reader.group("optimizer_weights")
         if optimizer_group is not None:
-            names = reader.attr_list(optimizer_group, "weight_names") or []
-            named = []
-            for name in names:
-                node = reader.get(name, optimizer_group)
-                if not reader.is_dataset(node):
-                    raise ModelFileError(path, f"the optimizer weight {name!r} is missing.")
-                named.append((name, reader.array(node)))
-            state = {"named": named}
+            state = {"named": listed_weights(reader, optimizer_group, "the optimizer")}
         training_config = reader.attr_json(root, "training_config")
         _finish(model, path, compile, training_config, custom_objects, state)
     return model

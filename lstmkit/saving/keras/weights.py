@@ -30,7 +30,7 @@ import numpy as np
 from lstmkit.layers.base import Layer, format_shape
 from lstmkit.utils.naming import snake_case
 
-__all__ = ["by_layer_groups", "check_and_assign", "convert_legacy", "object_path_arrays"]
+__all__ = ["by_layer_groups", "check_and_assign", "convert_legacy", "listed_weights", "object_path_arrays"]
 
 
 def keras_snake_case(class_name: str) -> str:
@@ -147,16 +147,22 @@ def by_layer_groups(reader, root) -> list[tuple[str, list[tuple[str, np.ndarray]
         group = reader.group(layer_name, root)
         if group is None:
             raise reader.error(f"the layer group {layer_name!r} listed in 'layer_names' is missing.")
-        weight_names = reader.attr_list(group, "weight_names") or []
-        weights = []
-        for weight_name in weight_names:
-            node = reader.get(weight_name, group)
-            if not reader.is_dataset(node):
-                raise reader.error(f"the weight {weight_name!r} of layer {layer_name!r} is missing.")
-            weights.append((weight_name, reader.array(node, f"{layer_name}/{weight_name}")))
+        weights = listed_weights(reader, group, f"layer {layer_name!r}", prefix=layer_name)
         if weights:
             groups.append((layer_name, weights))
     return groups
+
+
+def listed_weights(reader, group, owner: str, prefix: str | None = None) -> list[tuple[str, np.ndarray]]:
+    """``[(name, array)]`` of the datasets a legacy group lists in its ``weight_names`` attribute, in that
+    order (a layer's weights, or the optimizer's); ``owner`` names the group in errors."""
+    weights = []
+    for name in reader.attr_list(group, "weight_names") or []:
+        node = reader.get(name, group)
+        if not reader.is_dataset(node):
+            raise reader.error(f"the weight {name!r} of {owner} is missing.")
+        weights.append((name, reader.array(node, None if prefix is None else f"{prefix}/{name}")))
+    return weights
 
 
 def _cudnn_kernel(kernel: np.ndarray, gates: int) -> np.ndarray:
