@@ -121,8 +121,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
-        return True  # it exists (another user's) or cannot be told: leave its file alone
+    except OSError:  # PermissionError: it exists (another user's); otherwise it cannot be told
+        return True  # either way, leave its file alone
     return True
 
 
