@@ -53,7 +53,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from lstmkit.saving import integrity
-from lstmkit.saving.envelope import describe_foreign, describe_foreign_zip, end_of_archive
+from lstmkit.saving.envelope import check_member, describe_foreign, describe_foreign_zip, end_of_archive
 from lstmkit.utils.naming import closest
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveReader", "ModelFileError", "as_file_errors"]
@@ -197,31 +197,9 @@ class ArchiveReader:
             self._members[info.filename] = info
         if METADATA not in self._members:  # told by the names alone: nothing is read
             raise ModelFileError(self.path, describe_foreign_zip(list(self._members)))
-        stored_total = 0
-        for info in infos:
-            if info.flag_bits & 0x1:
-                raise ModelFileError(
-                    self.path, f"member {info.filename!r} is encrypted; model files never are."
-                )
-            if info.compress_type == zipfile.ZIP_STORED:
-                if info.compress_size != info.file_size:
-                    raise ModelFileError(
-                        self.path, f"member {info.filename!r} has inconsistent sizes (corrupted)."
-                    )
-                stored_total += info.file_size
-            elif info.compress_type == zipfile.ZIP_DEFLATED:
-                if info.file_size > MAX_DOCUMENT_BYTES:
-                    raise ModelFileError(
-                        self.path,
-                        f"compressed member {info.filename!r} declares {info.file_size:,} bytes once "
-                        f"expanded (limit {MAX_DOCUMENT_BYTES:,}): this looks like a zip bomb.",
-                    )
-            else:
-                raise ModelFileError(
-                    self.path,
-                    f"member {info.filename!r} uses zip compression method {info.compress_type}, which "
-                    "lstmkit files never use.",
-                )
+        for info in infos:  # only small JSON documents are compressed
+            check_member(self.path, info, self.size, MAX_DOCUMENT_BYTES, "lstmkit files")
+        stored_total = sum(info.file_size for info in infos if info.compress_type == zipfile.ZIP_STORED)
         if stored_total > self.size:
             raise ModelFileError(
                 self.path,

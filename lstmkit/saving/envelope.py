@@ -1,12 +1,14 @@
 """What a file is before it is read as a model archive: a foreign format told by its first bytes or by
-its member names, and the zip's end-of-archive record, checked before zipfile parses the directory (so a
-hostile member count or directory size is refused at once)."""
+its member names, the zip's end-of-archive record, checked before zipfile parses the directory (so a
+hostile member count or directory size is refused at once), and each member's entry, checked before it is
+read (lstmkit's archives and Keras's ``.keras`` files alike)."""
 
 from __future__ import annotations
 
 import struct
+import zipfile
 
-__all__ = ["describe_foreign", "describe_foreign_zip", "end_of_archive"]
+__all__ = ["check_member", "describe_foreign", "describe_foreign_zip", "end_of_archive"]
 
 METADATA = "lstmkit.json"
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -83,6 +85,31 @@ def end_of_archive(path: str, handle, size: int, max_members: int) -> tuple[int,
     if directory_size > size:
         raise _error(path, "its zip directory is larger than the file itself (truncated or corrupted).")
     return count, directory_size
+
+
+def check_member(path, info: zipfile.ZipInfo, file_size: int, max_expanded: int, files: str) -> None:
+    """Refuse a member that could not be read safely: encrypted, stored with inconsistent sizes, deflated
+    to more than ``max_expanded`` bytes (a zip bomb), or compressed by another method. ``files`` names the
+    kind of file in the errors ('model files', 'Keras files')."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise _error(path, f"the member {name!r} is encrypted; {files} never are.")
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_size != info.file_size or info.file_size > file_size:
+            raise _error(path, f"the member {name!r} has inconsistent sizes (corrupted).")
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        if info.file_size > max_expanded:
+            raise _error(
+                path,
+                f"the compressed member {name!r} declares {info.file_size:,} bytes once expanded from "
+                f"{info.compress_size:,} stored (limit {max_expanded:,}): this looks like a zip bomb "
+                "(a decompression bomb).",
+            )
+    else:
+        raise _error(
+            path,
+            f"the member {name!r} uses zip compression method {info.compress_type}, which {files} never use.",
+        )
 
 
 def describe_foreign_zip(names: list[str]) -> str:

@@ -24,6 +24,7 @@ from lstmkit.saving.archive import (
     _end_of_archive,
     as_file_errors,
 )
+from lstmkit.saving.envelope import check_member
 from lstmkit.saving.keras.config import Translator
 from lstmkit.saving.keras.h5 import H5Reader
 from lstmkit.saving.keras.training import compile_from_keras, restore_optimizer_state
@@ -89,23 +90,10 @@ class KerasArchive:
         info = self._infos.get(name)
         if info is None:
             raise ModelFileError(self.path, f"the member {name!r} is missing (the file is incomplete).")
-        if info.flag_bits & 0x1:
-            raise ModelFileError(self.path, f"the member {name!r} is encrypted; Keras files never are.")
-        if info.compress_type == zipfile.ZIP_STORED:
-            if info.file_size != info.compress_size or info.file_size > self.size:
-                raise ModelFileError(self.path, f"the member {name!r} has inconsistent sizes (corrupted).")
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            if info.file_size > _MAX_EXPANSION * max(info.compress_size, 1) + (1 << 20):
-                raise ModelFileError(
-                    self.path,
-                    f"the member {name!r} declares {info.file_size:,} bytes from {info.compress_size:,} stored: "
-                    "a decompression bomb.",
-                )
-        else:
-            raise ModelFileError(
-                self.path,
-                f"the member {name!r} uses zip compression method {info.compress_type}, which Keras never uses.",
-            )
+        # Keras deflates its members: a ratio bounds what one may expand to (1 MiB for tiny ones).
+        check_member(
+            self.path, info, self.size, _MAX_EXPANSION * max(info.compress_size, 1) + (1 << 20), "Keras files"
+        )
         if info.file_size > limit:
             raise ModelFileError(
                 self.path, f"the member {name!r} is {info.file_size:,} bytes (limit {limit:,})."
