@@ -156,9 +156,8 @@ def test_keras_names_resolve_to_lstmkit_modules():
     assert aliases.resolve("tf_keras.preprocessing.sequence") == "lstmkit.preprocessing.sequence"
     assert aliases.resolve("tensorflow.python.keras.callbacks") == "lstmkit.callbacks"
     assert aliases.resolve("keras.src.layers.rnn.lstm") == "lstmkit.layers.rnn.lstm"
-    assert (
-        aliases.resolve("keras.layers.merge") == "lstmkit.layers.merge"
-    )  # Keras 2's module, kept as an alias
+    # Keras 2's module, kept as an alias
+    assert aliases.resolve("keras.layers.merge") == "lstmkit.layers.merge"
     assert aliases.resolve("keras.optimizers.legacy") == "lstmkit.optimizers"
     assert aliases.resolve("numpy") is None
     with pytest.raises(ModuleNotFoundError, match="Did you mean keras.layers"):
