@@ -224,8 +224,7 @@ def _load_keras_zip(path, custom_objects, compile, safe_mode):
         check_config_values(serialized, path, KERAS_CONFIG)
         translator = Translator(path, custom_objects, version, safe_mode)
         translated = translator.model(serialized, KERAS_CONFIG)
-        build_config = serialized.get("build_config")
-        build_shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
+        build_shape = _build_shape(serialized)
         with archive.weights() as reader:
             model = _checked_build(translated, translator, custom_objects, build_shape, reader, KERAS_CONFIG)
             pairs = object_path_arrays(reader, reader.file, model.layers, translator.keras_class_names)
@@ -233,6 +232,12 @@ def _load_keras_zip(path, custom_objects, compile, safe_mode):
             state = _ordered_optimizer_state(reader)
         _finish(model, path, compile, serialized.get("compile_config"), custom_objects, state)
     return model
+
+
+def _build_shape(serialized):
+    """The input shape in a ``config.json``'s ``build_config`` (Keras 3), or None."""
+    build_config = serialized.get("build_config") if isinstance(serialized, dict) else None
+    return build_config.get("input_shape") if isinstance(build_config, dict) else None
 
 
 def _checked_build(translated, translator, custom_objects, build_shape, reader, document):
@@ -331,10 +336,7 @@ def load_keras_weights(model, path, by_name=False, skip_mismatch=False) -> None:
     kind = keras_file_kind(path)
     if kind == "keras":
         with KerasArchive(path) as archive:
-            serialized = archive.json(KERAS_CONFIG)
-            build_config = serialized.get("build_config") if isinstance(serialized, dict) else None
-            shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
-            ensure_built(model, shape, path)
+            ensure_built(model, _build_shape(archive.json(KERAS_CONFIG)), path)
             if by_name:
                 raise ValueError(
                     "by_name=True is only for legacy .h5 weights files; .keras files match by structure."
