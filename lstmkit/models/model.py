@@ -11,7 +11,7 @@ import torch
 
 from lstmkit.layers.base import Layer
 from lstmkit.layers.layer_weights import child_layers
-from lstmkit.training import loops
+from lstmkit.training import loops, single_batch
 from lstmkit.training.compile_config import CompileConfig
 from lstmkit.training.compiled import check_jit_compile
 from lstmkit.utils.concurrency import exclusive_fit
@@ -501,13 +501,13 @@ class Model(Layer):
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; the batch's loss, or [loss, metrics...]."""
-        return loops.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+        return single_batch.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        return loops.test_on_batch(self, x, y, sample_weight, return_dict)
+        return single_batch.test_on_batch(self, x, y, sample_weight, return_dict)
 
     def predict_on_batch(self, x) -> np.ndarray:
-        return loops.predict_on_batch(self, x)
+        return single_batch.predict_on_batch(self, x)
 
     # Keras 2's generator methods: the same loops, which take generators and Sequences directly.
     def fit_generator(

@@ -15,7 +15,7 @@ import torch
 from lstmkit.metrics import Mean, Precision, Recall
 from lstmkit.training.outputs import masked_weights
 
-__all__ = ["EpochLogs", "ordered_values"]
+__all__ = ["EpochLogs", "ordered_values", "returned_values"]
 
 
 def _leaves(value, count: int) -> list:
@@ -183,6 +183,15 @@ def ordered_values(results: dict, compiled) -> list:
         first = ["loss"] + [getattr(m, "log_name", m.name) for m in compiled.metrics or []]
     names = [n for n in first if n in results] + sorted(n for n in results if n not in first)
     return [results[n] for n in names]
+
+
+def returned_values(results: dict, return_dict: bool, compiled):
+    """What evaluate and the single-batch methods return: the dict, or one float, or the list in Keras's
+    order (``ordered_values``)."""
+    if return_dict:
+        return results
+    values = ordered_values(results, compiled)
+    return values[0] if len(values) == 1 else values
 
 
 def _state_names(metric) -> tuple[str, ...] | None:

@@ -23,9 +23,7 @@ from lstmkit.callbacks.base import as_callback_list
 from lstmkit.callbacks.divergence import LossWatch
 from lstmkit.distributed.context import Setup, guarded, run_for
 from lstmkit.distributed.sharding import Shard, refuse_stateful
-from lstmkit.distributed.sync import GradientSync, average_buffers, broadcast_model
-from lstmkit.layers.call_context import collecting_losses
-from lstmkit.training.backward import backward
+from lstmkit.distributed.sync import average_buffers, broadcast_model
 from lstmkit.training.compiled import inference_forward, train_step
 from lstmkit.training.inputs import (
     batch_shapes,
@@ -40,14 +38,14 @@ from lstmkit.training.inputs import (
     stateful_batch,
     verbosity,
 )
-from lstmkit.training.logs import EpochLogs, ordered_values
+from lstmkit.training.logs import EpochLogs, returned_values
 from lstmkit.training.predictions import collect_predictions
-from lstmkit.training.structures import batch_size_of, split_inputs, to_device
+from lstmkit.training.step import TrainStep, forward_and_loss
+from lstmkit.training.structures import batch_size_of
 from lstmkit.training.threads import cpu_run, work_per_op
-from lstmkit.utils import tree
 from lstmkit.utils.checks import check_int, is_int, mentioned
 
-__all__ = ["evaluate", "fit", "predict", "predict_on_batch", "test_on_batch", "train_on_batch"]
+__all__ = ["evaluate", "fit", "predict"]
 
 
 def _callbacks(model, callbacks, verbose, epochs, steps, extra=()):
@@ -57,91 +55,6 @@ def _callbacks(model, callbacks, verbose, epochs, steps, extra=()):
         model,
         {"verbose": verbose, "epochs": epochs, "steps": steps},
     )
-
-
-class TrainStep:
-    """forward, loss, backward, optimizer update: one batch. Returns (loss, detached predictions).
-
-    With a distributed ``run``: the first call gives every process rank 0's weights (the model is built
-    by then, also from a Sequence), the loss is multiplied by ``scale`` (this process's share of the step)
-    before backward, and the gradients are summed over the processes before the update."""
-
-    def __init__(self, model, compiled, run=None):
-        self.model, self.compiled, self.optimizer = model, compiled, compiled.optimizer
-        self.run, self.params, self.sync = run, None, None
-        self.loss_scale = getattr(self.optimizer, "scale_loss", None)
-        self.broadcast_pending = run is not None
-        if model.built:  # else the first batch builds it (a Sequence or generator), and the step binds then
-            self._bind()
-
-    def _bind(self):
-        self.params = self.model.trainable_parameters()
-        if not self.params:
-            raise ValueError("The model has no trainable weights (every layer is frozen); nothing to fit.")
-        if self.run is not None:
-            self.sync = GradientSync(self.run, self.optimizer, self.params)
-
-    def __call__(self, x, y, weight, scale=1.0):
-        if self.params is None:
-            self._bind()
-        if self.broadcast_pending:
-            broadcast_model(self.run, self.model, self.optimizer)
-            self.broadcast_pending = False
-        self.optimizer.zero_grad(self.params)
-        total, parts, pred = forward_and_loss(self.model, self.compiled, x, y, weight, training=True)
-        # float16 loss scaling (mixed_precision.LossScaleOptimizer); the logs get the unscaled loss
-        scaled = total if self.loss_scale is None else self.loss_scale(total)
-        if self.sync is None:
-            backward(scaled)
-        else:
-            (scaled * scale).backward()
-            self.sync()
-        self.optimizer.apply(self.params)
-        self.model.apply_constraints()
-        return total, parts, _detached(pred)
-
-
-def forward_and_loss(model, compiled, x, y, weight, training: bool, forward=None):
-    """(loss, per-output losses or None, predictions) of one batch. The loss is the weighted sum of the
-    outputs' losses, plus the weights' regularization penalties and the layers' ``add_loss`` terms.
-    Predictions are a tensor (one output) or a list in output order. ``forward``: the model's forward
-    pass to use (a compiled one for evaluation), by default the model itself."""
-    if y is None:
-        raise _without_targets(training)
-    with collecting_losses() as added:
-        pred = (forward or model)(x, training=training)
-    if compiled.multi:
-        pred = tree.flatten(pred)
-        loss, parts = compiled.losses(y, pred, weight)
-    else:
-        loss, parts = compiled.loss_value(y, pred, weight), None
-    penalty = model.regularization_loss()
-    if penalty is not None:
-        loss = loss + penalty
-    for term in added:
-        loss = loss + term.to(loss.dtype)
-    return loss, parts, pred
-
-
-def _without_targets(training: bool) -> ValueError:
-    what, action = (
-        ("The training data", "fit") if training else ("The evaluation or validation data", "evaluate")
-    )
-    return ValueError(
-        f"{what} gave a batch with x only, but {action} needs targets: make the generator or Sequence yield "
-        "(x, y) or (x, y, sample_weight) tuples. Batches of x alone are for predict."
-    )
-
-
-def _detached(pred):
-    """Predictions without their graph, keeping masks (the logs' metrics skip masked steps)."""
-    if isinstance(pred, list):
-        return [_detached(p) for p in pred]
-    detached = pred.detach()
-    mask = getattr(pred, "_keras_mask", None)
-    if mask is not None:
-        detached._keras_mask = mask
-    return detached
 
 
 def _validation_due(epoch: int, validation_freq) -> bool:
@@ -473,7 +386,7 @@ def evaluate(
             sync_weights=run is not None,
         )
     cbs.call("on_test_end", results)
-    return _batch_result(results, return_dict, model.compiled)
+    return returned_values(results, return_dict, model.compiled)
 
 
 def predict(
@@ -517,45 +430,3 @@ def predict(
         outputs = collect_predictions(model, source, device, n, run, cbs, forward)
     cbs.call("on_predict_end", None)
     return outputs
-
-
-# ---------------------------------------------------------------------------- single batches
-def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_dict=False):
-    """One gradient step on one batch; returns the loss (and metrics) of that batch."""
-    compiled = model.require_compiled("train_on_batch")
-    device = model.place(backend.device())
-    x, y, w = (to_device(t, device) for t in prepare_arrays(model, x, y, sample_weight, class_weight))
-    logs = EpochLogs(compiled)
-    n = batch_size_of(y)
-    with cpu_run(device, work_per_op(model, n)):
-        loss, parts, pred = TrainStep(model, compiled)(x, y, w)
-    logs.update(loss, n, y, pred, w, parts)
-    return _batch_result(logs.results(), return_dict, compiled)
-
-
-def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
-    model.require_compiled("test_on_batch")
-    device = model.place(backend.device())
-    arrays = prepare_arrays(model, x, y, sample_weight)
-    source = make_source(model, arrays, device, batch_size_of(arrays[0]))
-    with cpu_run(device, _work(model, source)):
-        return _batch_result(run_evaluation(model, source), return_dict, model.compiled)
-
-
-def predict_on_batch(model, x):
-    return predict(model, x, batch_size=_length(model, x), verbose=0, distributed=False)
-
-
-def _length(model, x):
-    try:
-        data = split_inputs(model, x)[0]
-    except (TypeError, ValueError):
-        return None
-    return len(data) if hasattr(data, "__len__") else None
-
-
-def _batch_result(results: dict, return_dict: bool, compiled):
-    if return_dict:
-        return results
-    values = ordered_values(results, compiled)
-    return values[0] if len(values) == 1 else values
