@@ -257,9 +257,7 @@ class CompiledTrainStep:
         self.optimizer.zero_grad(self.params)
         self.flat_grad = self.optimizer.flat_gradient(self.params)
         # Fused kernels cannot be traced; add_loss terms would be computed over the padding rows of a last batch.
-        self.whole = not _uses_fused_kernel(model, x, training=True) and not _adds_losses(
-            model, x, training=True
-        )
+        self.whole = not any(_probe(model, x, training=True))
         if not self.whole:
             return
         with torch.no_grad():
@@ -363,33 +361,23 @@ class _AutoStep:
             per_step = (time.perf_counter() - self.started) / AUTO_PROBE_STEPS
             remaining = per_step * max(self.total - self.done, 0) if self.total else 0.0
             self.chosen = self.eager
-            if remaining >= AUTO_MIN_SECONDS and not _uses_fused_kernel(self.model, x, training=True):
+            if remaining >= AUTO_MIN_SECONDS and not _probe(self.model, x, training=True)[0]:
                 self.chosen = _kept_step(self.model, self.compiled, self.eager)
         return result
 
 
-def _uses_fused_kernel(model, x, training: bool) -> bool:
-    """Whether the model's forward pass on ``x`` in this phase calls a fused recurrent kernel.
-    One forward pass without side effects: the random state and the buffers (running statistics) are
-    restored after it."""
+def _probe(model, x, training: bool) -> tuple[bool, bool]:
+    """(calls a fused recurrent kernel, adds ``add_loss`` terms): what the model's forward pass on ``x`` in
+    this phase does that keeps a step eager. One forward pass without side effects: the random state and
+    the buffers (running statistics) are restored after it, and its add_loss terms are its own (they must
+    not join the step being computed)."""
     watch = _FusedCallWatch()
     buffers = [(b, b.clone()) for b in model.buffers()]
-    # (its own loss collection: add_loss terms of this probe must not join the step being computed)
-    with torch.random.fork_rng(devices=[]), torch.no_grad(), watch, collecting_losses():
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), watch, collecting_losses() as added:
         model(x, training=training)  # also builds anything still unbuilt
         for buffer, saved in buffers:
             buffer.copy_(saved)
-    return watch.seen
-
-
-def _adds_losses(model, x, training: bool) -> bool:
-    """Whether the model's forward pass adds ``add_loss`` terms (one side-effect-free eager pass)."""
-    buffers = [(b, b.clone()) for b in model.buffers()]
-    with torch.random.fork_rng(devices=[]), torch.no_grad(), collecting_losses() as added:
-        model(x, training=training)
-        for buffer, saved in buffers:
-            buffer.copy_(saved)
-    return bool(added)
+    return watch.seen, bool(added)
 
 
 class _Objective(torch.nn.Module):
@@ -455,12 +443,9 @@ class _CompiledForward:
             return self.model(x, training=False)
         try:
             if self.fn is None:
-                if _uses_fused_kernel(self.model, x, training=False) or _adds_losses(
-                    self.model, x, training=False
-                ):
-                    self.eager_only = (
-                        True  # fused kernels are the work (nothing to compile); add_loss needs eager
-                    )
+                if any(_probe(self.model, x, training=False)):
+                    # fused kernels are the work (nothing to compile); add_loss terms need the eager pass
+                    self.eager_only = True
                     return self.model(x, training=False)
                 forward = self._forward
 
