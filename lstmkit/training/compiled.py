@@ -40,6 +40,7 @@ from torch.utils import _pytree as pytree
 
 from lstmkit import backend
 from lstmkit.layers.call_context import collecting_losses
+from lstmkit.training.structures import batch_size_of, first
 
 __all__ = ["AUTO_MIN_SECONDS", "CompiledTrainStep", "check_jit_compile", "inference_forward", "train_step"]
 
@@ -107,10 +108,6 @@ class _FusedCallWatch(torch.overrides.TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def _rows(tree) -> int:
-    return _first(tree).shape[0]
-
-
 def _pad(tree, size: int):
     """Every tensor of ``tree`` with zero rows appended up to ``size`` rows."""
 
@@ -120,10 +117,6 @@ def _pad(tree, size: int):
         return torch.cat([t, t.new_zeros((size - t.shape[0],) + tuple(t.shape[1:]))])
 
     return pad(tree) if isinstance(tree, torch.Tensor) else pytree.tree_map(pad, tree)
-
-
-def _first(tree) -> torch.Tensor:
-    return tree if isinstance(tree, torch.Tensor) else pytree.tree_leaves(tree)[0]
 
 
 def _cut(tree, n: int):
@@ -287,7 +280,7 @@ class CompiledTrainStep:
     def __call__(self, x, y, weight, scale=1.0):
         if self.compiler.failed or scale != 1.0 or self.whole is False or self.compiled.multi:
             return self.eager(x, y, weight, scale)  # several outputs: the eager step (not compiled yet)
-        n = _rows(x)
+        n = batch_size_of(x)
         if self.batch is None:
             self.batch = n
         if n > self.batch or (n < self.batch and _batch_dependent(self.model)):
@@ -313,7 +306,7 @@ class CompiledTrainStep:
 
     def _run(self, x, y, weight, n):
         b = self.batch
-        valid, ones, scale = self._batch_constants(n, _first(y).device)
+        valid, ones, scale = self._batch_constants(n, first(y).device)
         w = ones if weight is None else weight.to(ones.dtype)
         if n < b:
             x, y, w = _pad(x, b), _pad(y, b), _pad(w, b)
@@ -436,7 +429,7 @@ class _CompiledForward:
     def __call__(self, x, training=False):
         if self.compiler.failed or self.eager_only or training:
             return self.model(x, training=training)
-        n = _rows(x)
+        n = batch_size_of(x)
         if self.batch is None:
             self.batch = n
         if n > self.batch:
