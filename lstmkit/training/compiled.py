@@ -40,6 +40,7 @@ from torch.utils import _pytree as pytree
 
 from lstmkit import backend
 from lstmkit.layers.call_context import collecting_losses
+from lstmkit.training.step import with_penalties
 from lstmkit.training.structures import batch_size_of, first
 
 __all__ = ["AUTO_MIN_SECONDS", "CompiledTrainStep", "check_jit_compile", "inference_forward", "train_step"]
@@ -234,11 +235,7 @@ class CompiledTrainStep:
             weight = w
         else:
             weight = w * scale
-        loss = self.compiled.loss_value(y, pred, weight)
-        penalty = self.model.regularization_loss()
-        total = loss if penalty is None else loss + penalty
-        for term in added:  # add_loss terms of the layers
-            total = total + term.to(total.dtype)
+        total = with_penalties(self.model, self.compiled.loss_value(y, pred, weight), added)
         return total, pred, mask
 
     def _build(self, x):

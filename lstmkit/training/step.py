@@ -13,7 +13,7 @@ from lstmkit.layers.call_context import collecting_losses
 from lstmkit.training.backward import backward
 from lstmkit.utils import tree
 
-__all__ = ["TrainStep", "forward_and_loss"]
+__all__ = ["TrainStep", "forward_and_loss", "with_penalties"]
 
 
 class TrainStep:
@@ -72,12 +72,18 @@ def forward_and_loss(model, compiled, x, y, weight, training: bool, forward=None
         loss, parts = compiled.losses(y, pred, weight)
     else:
         loss, parts = compiled.loss_value(y, pred, weight), None
+    return with_penalties(model, loss, added), parts, pred
+
+
+def with_penalties(model, loss, added):
+    """``loss`` plus the weights' regularization penalties and the ``add_loss`` terms ``added`` (the
+    layers' terms collected during the forward pass); a scalar tensor."""
     penalty = model.regularization_loss()
     if penalty is not None:
         loss = loss + penalty
     for term in added:
         loss = loss + term.to(loss.dtype)
-    return loss, parts, pred
+    return loss
 
 
 def _without_targets(training: bool) -> ValueError:
