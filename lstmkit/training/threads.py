@@ -82,9 +82,8 @@ class _LoadMeter:
     @staticmethod
     def _sample():
         with open("/proc/stat") as f:
-            ticks = [
-                int(v) for v in f.readline().split()[1:9]
-            ]  # user nice system idle iowait irq softirq steal
+            # the machine's ticks: user nice system idle iowait irq softirq steal
+            ticks = [int(v) for v in f.readline().split()[1:9]]
         with open("/proc/self/stat") as f:
             own = f.read().rsplit(")", 1)[1].split()  # after the command name: state is field 3
         total = sum(ticks)
