@@ -112,9 +112,8 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
         value = float(flat[first])
         raise ValueError(
             f"{what} contains {bad_count} NaN or infinite value(s); the first is {value} at index {index}. "
-            f"The model would compute NaN from them. Remove or fill them first: a "
-            f"series framed with "
-            f"DataFrame.shift() has NaN in its first row(s) (drop them with df.dropna()), or use "
+            "The model would compute NaN from them. Remove or fill them first: a series framed with "
+            "DataFrame.shift() has NaN in its first row(s) (drop them with df.dropna()), or use "
             f"np.nan_to_num({_name(what)})."
         )
 
