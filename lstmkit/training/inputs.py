@@ -11,6 +11,7 @@ import torch
 from lstmkit.training.data import align_targets, check_same_length, to_tensor
 from lstmkit.training.sources import ArraySource, BatchLoader, IterableSource, SequenceSource, is_batch_source
 from lstmkit.training.structures import (
+    batch_shapes,
     batch_size_of,
     input_kinds,
     output_names,
@@ -189,11 +190,6 @@ def fit_to_model(
         per_class = class_weights(aligned[0], class_weight)
         weights = per_class if weights is None else weights * per_class
     return x, (aligned if several else aligned[0]), weights
-
-
-def batch_shapes(x):
-    """The full shape(s) of x, batch axis included: a tuple, or a list of them."""
-    return [tuple(t.shape) for t in x] if isinstance(x, list) else tuple(x.shape)
 
 
 def split_validation(x, y, w, validation_split):

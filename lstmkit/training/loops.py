@@ -26,7 +26,6 @@ from lstmkit.distributed.sharding import Shard, refuse_stateful
 from lstmkit.distributed.sync import average_buffers, broadcast_model
 from lstmkit.training.compiled import inference_forward, train_step
 from lstmkit.training.inputs import (
-    batch_shapes,
     convert_inputs,
     is_source,
     make_source,
@@ -41,7 +40,7 @@ from lstmkit.training.inputs import (
 from lstmkit.training.logs import EpochLogs, returned_values
 from lstmkit.training.predictions import collect_predictions
 from lstmkit.training.step import TrainStep, forward_and_loss
-from lstmkit.training.structures import batch_size_of
+from lstmkit.training.structures import batch_shapes, batch_size_of
 from lstmkit.training.threads import cpu_run, work_per_op
 from lstmkit.utils.checks import check_int, is_int, mentioned
 

@@ -18,6 +18,7 @@ import torch
 
 __all__ = [
     "array_like",
+    "batch_shapes",
     "batch_size_of",
     "first",
     "input_kinds",
@@ -61,6 +62,11 @@ def shapes(value):
     if isinstance(value, list):
         return [(None,) + tuple(t.shape[1:]) for t in value]
     return (None,) + tuple(value.shape[1:])
+
+
+def batch_shapes(value):
+    """The full shapes, batch axis included: one tuple, or a list of them."""
+    return [tuple(t.shape) for t in value] if isinstance(value, list) else tuple(value.shape)
 
 
 def array_like(value) -> bool:
