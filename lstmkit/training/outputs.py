@@ -46,10 +46,7 @@ class OutputSpec:
             else None
         )
         self.metric_identifiers = list(metrics)
-        self.weighted_metric_identifiers = list(weighted_metrics)
-        for identifier in self.metric_identifiers + self.weighted_metric_identifiers:
-            if not (isinstance(identifier, str) and identifier in metrics_module.PLACEHOLDERS):
-                metrics_module.get(identifier)  # unknown names fail at compile, not at fit
+        self.weighted_metric_identifiers = list(weighted_metrics)  # checked by CompileConfig already
         self.metrics: list | None = None
 
     @property
