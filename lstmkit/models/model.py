@@ -51,17 +51,11 @@ class Model(LifeCycle, Layer):
         """``Model(inputs, outputs)``, also from a subclass's ``super().__init__(inputs=..., outputs=...)``."""
         from lstmkit.models.functional import Functional
 
-        # Keras 1 wrote Model(input=..., output=...).
-        inputs = kwargs.pop("inputs", kwargs.pop("input", args[0] if args else None))
-        outputs = kwargs.pop("outputs", kwargs.pop("output", args[1] if len(args) > 1 else None))
-        if outputs is None:
-            raise TypeError(
-                "keras.Model(inputs, outputs) needs outputs too: keras.Model(inputs=x, outputs=y)."
-            )
         if not isinstance(self, Functional):  # a subclass building a graph in __init__
             cls = type(self)
             self.__class__ = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__})
-        Functional.__init__(self, inputs, outputs, name=name, trainable=trainable, **kwargs)
+        # Functional reads inputs/outputs, positional or by keyword (Keras 1's input=/output= too)
+        Functional.__init__(self, *args, name=name, trainable=trainable, **kwargs)
 
     # ------------------------------------------------------------------ structure
     @property
