@@ -232,14 +232,8 @@ class Functional(Model):
         return None  # made whole from its config: every layer is built when the graph is replayed
 
     def example_inputs(self, batch_size: int = 1):
-        tensors = [
-            torch.zeros(
-                (batch_size, *(1 if d is None else d for d in t.shape[1:])),
-                dtype=torch.int64 if kind == "int" else self.compute_dtype,
-                device=self.current_device(),
-            )
-            for t, kind in zip(self.graph.inputs, self.input_dtypes)
-        ]
+        shapes = [t.shape for t in self.graph.inputs]
+        tensors = self._zero_inputs(shapes, self.input_dtypes, batch_size)
         return tensors[0] if len(tensors) == 1 else tensors
 
     def output_dtype(self, input_dtype):

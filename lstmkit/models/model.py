@@ -162,15 +162,20 @@ class Model(LifeCycle, Layer):
             return None
         several = bool(shape) and all(isinstance(s, (list, tuple)) for s in shape)
         dtypes = getattr(self, "input_dtypes", None) or [self.input_dtype] * (len(shape) if several else 1)
-        tensors = [
+        tensors = self._zero_inputs(shape if several else [shape], dtypes, batch_size)
+        return tensors if several else tensors[0]
+
+    def _zero_inputs(self, shapes, kinds, batch_size: int) -> list[torch.Tensor]:
+        """One zero tensor ``(batch_size, ...)`` per input shape (unknown sizes as 1), int64 for 'int'
+        inputs, on the model's device."""
+        return [
             torch.zeros(
-                (batch_size, *(1 if d is None else int(d) for d in s[1:])),
+                (batch_size, *(1 if d is None else int(d) for d in shape[1:])),
                 dtype=torch.int64 if kind == "int" else self.compute_dtype,
                 device=self.current_device(),
             )
-            for s, kind in zip(shape if several else [shape], dtypes)
+            for shape, kind in zip(shapes, kinds)
         ]
-        return tensors if several else tensors[0]
 
     def compute_output_shape(self, input_shape):
         key = _hashable(input_shape)
