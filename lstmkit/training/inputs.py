@@ -110,11 +110,13 @@ def convert_inputs(model, x, what="x", keep_float_dtype=False) -> torch.Tensor |
     return tensors[0] if len(tensors) == 1 else tensors
 
 
+def _per_output_tensors(raw: list, names, what: str) -> list:
+    """One tensor per output's raw values (None stays None), each named in errors by its output."""
+    return [None if v is None else to_tensor(v, _label(what, i, len(raw), names)) for i, v in enumerate(raw)]
+
+
 def convert_targets(y, names, what="y") -> torch.Tensor | list:
-    raw = split_targets(y, names, what)
-    tensors = [
-        None if v is None else to_tensor(v, _label(what, i, len(raw), names)) for i, v in enumerate(raw)
-    ]
+    tensors = _per_output_tensors(split_targets(y, names, what), names, what)
     return tensors[0] if len(tensors) == 1 else tensors
 
 
@@ -123,10 +125,7 @@ def convert_weights(sample_weight, names, what="sample_weight"):
     if sample_weight is None:
         return None
     if len(names) > 1 and isinstance(sample_weight, (list, tuple, dict)) and not _numbers(sample_weight):
-        raw = split_targets(sample_weight, names, what)
-        return [
-            None if v is None else to_tensor(v, _label(what, i, len(raw), names)) for i, v in enumerate(raw)
-        ]
+        return _per_output_tensors(split_targets(sample_weight, names, what), names, what)
     return to_tensor(sample_weight, what)
 
 
