@@ -163,6 +163,12 @@ class Graph:
         self._output_slots = [slot_of[id(t)] for t in self.outputs]
         self._steps = [_Step(node, slot_of) for node in self.nodes]
 
+    def own_call_index(self, layer, node_index: int) -> int:
+        """The index of ``layer``'s call ``node_index`` among its calls that belong to this graph (input
+        layers' nodes count; a layer shared with another model has calls outside it), as saved configs and
+        summaries number them."""
+        return sum(1 for node in layer._inbound_nodes[:node_index] if node in self.node_set or node.is_input)
+
     # ---------------------------------------------------------------- running
     def run(self, values: list) -> list:
         """The output tensors (flat) for input tensors ``values`` (flat, in ``inputs`` order)."""

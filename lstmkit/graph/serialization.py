@@ -48,14 +48,9 @@ def graph_config(model) -> dict:
                 "saved. Build the model from keras.Input(...) tensors to save it."
             )
 
-    def own_index(layer, node_index: int) -> int:
-        """The node's index among the calls of ``layer`` that belong to this model."""
-        nodes = layer._inbound_nodes[:node_index]
-        return sum(1 for node in nodes if node in graph.node_set or node.is_input)
-
     def tensor_entry(tensor):
         layer, node_index, tensor_index = tensor._keras_history
-        return [layer.name, own_index(layer, node_index), tensor_index]
+        return [layer.name, graph.own_call_index(layer, node_index), tensor_index]
 
     def argument(value, layer):
         if isinstance(value, KerasTensor):

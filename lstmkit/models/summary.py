@@ -88,10 +88,8 @@ def _connections(model, layer) -> list[str]:
     entries = []
     for node in nodes:
         for tensor in node.input_tensors:
-            source, _, position = tensor._keras_history
-            own = [n for n in source._inbound_nodes if n in model.graph.node_set or n.is_input]
-            index = own.index(source._inbound_nodes[tensor._keras_history.node_index])
-            entries.append(f"{source.name}[{index}][{position}]")
+            source, node_index, position = tensor._keras_history
+            entries.append(f"{source.name}[{model.graph.own_call_index(source, node_index)}][{position}]")
     if not entries:
         return ["-"]
     return [entry + ("," if i < len(entries) - 1 else "") for i, entry in enumerate(entries)]
