@@ -25,15 +25,6 @@ class KerasHistory(NamedTuple):
     tensor_index: int
 
 
-def _format(shape) -> str:
-    return (
-        "("
-        + ", ".join("None" if d is None else str(d) for d in shape)
-        + ("," if len(shape) == 1 else "")
-        + ")"
-    )
-
-
 class KerasTensor:
     """A symbolic tensor of ``shape`` (batch axis first, usually None) and ``dtype`` (a string)."""
 
