@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from lstmkit.utils.shapes import is_shape
+
 __all__ = ["export_model"]
 
 _OTHER_KERAS_FORMATS = ("tf_saved_model", "tflite", "litert", "openvino", "torch")
@@ -41,18 +43,14 @@ def export_model(model, filepath, format=None, verbose=None, input_signature=Non
 
 def _shapes_from_signature(signature) -> list[tuple]:
     """Per-sample shapes from Keras's input_signature: specs with ``.shape``, or full shape tuples."""
-    items = [signature] if hasattr(signature, "shape") or _is_shape(signature) else list(signature)
+    items = [signature] if hasattr(signature, "shape") or is_shape(signature) else list(signature)
     shapes = []
     for item in items:
         shape = getattr(item, "shape", item)
-        if not _is_shape(shape):
+        if not is_shape(shape):
             raise TypeError(
                 "input_signature must list one spec per input: objects with a .shape (e.g. lstmkit.Input(...)) "
                 f"or shape tuples with the batch axis first, e.g. (None, 10, 3). Received: {item!r}"
             )
         shapes.append(tuple(shape)[1:])
     return shapes
-
-
-def _is_shape(value) -> bool:
-    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, int) for d in value)

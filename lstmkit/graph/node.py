@@ -14,6 +14,7 @@ import itertools
 
 from lstmkit.graph.keras_tensor import KerasHistory, KerasTensor
 from lstmkit.utils import tree
+from lstmkit.utils.shapes import is_shape
 
 __all__ = ["Node", "output_shape_of", "symbolic_call"]
 
@@ -88,10 +89,6 @@ def output_shape_of(layer, args, kwargs):
     return layer.compute_output_shape(tree.map_structure(_shape, args[0]), *extra, **keywords)
 
 
-def _is_shape(value) -> bool:
-    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, int) for d in value)
-
-
 def symbolic_call(layer, args, kwargs):
     """Call ``layer`` on symbolic tensors: build it, compute its output shapes, record a Node."""
     if not args:
@@ -101,9 +98,9 @@ def symbolic_call(layer, args, kwargs):
     layer.ensure_built(shapes)
     output_shape = output_shape_of(layer, args, kwargs)
     dtype = layer.output_dtype(tree.map_structure(lambda t: getattr(t, "dtype", None), inputs))
-    if _is_shape(output_shape):
+    if is_shape(output_shape):
         outputs = KerasTensor(output_shape, dtype)
-    elif isinstance(output_shape, (list, tuple)) and all(_is_shape(s) for s in output_shape):
+    elif isinstance(output_shape, (list, tuple)) and all(is_shape(s) for s in output_shape):
         outputs = [KerasTensor(s, dtype) for s in output_shape]
     elif isinstance(output_shape, dict):
         outputs = {k: KerasTensor(s, dtype) for k, s in output_shape.items()}

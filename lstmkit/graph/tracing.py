@@ -14,6 +14,7 @@ import torch
 from lstmkit import backend
 from lstmkit.layers.call_context import phase, tracing
 from lstmkit.utils import tree
+from lstmkit.utils.shapes import is_shape
 
 __all__ = ["trace_output_shape"]
 
@@ -23,21 +24,17 @@ def _example(shape, fill: int, dtype, device):
     return torch.zeros(size, dtype=dtype, device=device)
 
 
-def _is_shape(value) -> bool:
-    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, int) for d in value)
-
-
 def trace_output_shape(layer, input_shape):
     """``layer``'s output shape(s) for inputs of ``input_shape`` (a shape, or a list of shapes)."""
     param = next(layer.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     dtype = torch.int64 if getattr(layer, "input_dtype", "float") == "int" else backend.float_dtype()
-    shapes = [input_shape] if _is_shape(input_shape) else input_shape
+    shapes = [input_shape] if is_shape(input_shape) else input_shape
 
     def run(fill):
         examples = [_example(s, fill, dtype, device) for s in shapes]
         with torch.no_grad(), tracing(), phase(False):
-            out = layer(examples[0] if _is_shape(input_shape) else list(examples))
+            out = layer(examples[0] if is_shape(input_shape) else list(examples))
         layer._losses = []  # losses added while tracing are not the model's
         return tree.map_structure(lambda t: tuple(t.shape) if isinstance(t, torch.Tensor) else t, out)
 

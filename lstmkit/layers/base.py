@@ -28,7 +28,7 @@ from lstmkit.mixed_precision.policy import policy_of
 from lstmkit.utils import tree
 from lstmkit.utils.checks import check_int, is_int
 from lstmkit.utils.naming import reject_unknown_kwargs, snake_case, unique_name
-from lstmkit.utils.shapes import format_shape
+from lstmkit.utils.shapes import format_shape, is_shape
 
 __all__ = ["InputShapeError", "KerasWeight", "Layer", "format_shape"]
 
@@ -199,7 +199,7 @@ class Layer(LayerWeights, torch.nn.Module):
 
     def check_input_shape(self, input_shape) -> None:
         """Raise InputShapeError if this layer cannot take ``input_shape`` (batch axis included)."""
-        if not _is_shape(input_shape):
+        if not is_shape(input_shape):
             return  # several inputs: the layer checks them in build/call
         spec = self.__dict__.get("input_spec")
         if spec is not None and hasattr(spec, "check"):  # Keras's InputSpec set by a custom layer
@@ -232,7 +232,7 @@ class Layer(LayerWeights, torch.nn.Module):
             )
         built = self.built_input_shape
         if (
-            _is_shape(built)
+            is_shape(built)
             and len(built) == ndim
             and None not in (built[-1], input_shape[-1])
             and built[-1] != input_shape[-1]
@@ -464,21 +464,14 @@ def symbolic_arguments(args, kwargs) -> bool:
     return False
 
 
-def _is_shape(value) -> bool:
-    """A shape tuple (ints and None), as opposed to a list of shapes."""
-    return isinstance(value, (tuple, list)) and all(
-        d is None or isinstance(d, (int, np.integer)) for d in value
-    )
-
-
 def _normalize_shape(shape):
-    if _is_shape(shape):
+    if is_shape(shape):
         return tuple(None if d is None else int(d) for d in shape)
     return [_normalize_shape(s) for s in shape]
 
 
 def _without_batch(shape):
-    if _is_shape(shape):
+    if is_shape(shape):
         return (None,) + tuple(shape[1:])
     return [_without_batch(s) for s in shape]
 

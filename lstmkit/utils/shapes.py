@@ -1,8 +1,10 @@
-"""Shapes as lstmkit's messages print them."""
+"""Shapes: telling one from a list of them, and printing them as lstmkit's messages do."""
 
 from __future__ import annotations
 
-__all__ = ["format_shape"]
+import numpy as np
+
+__all__ = ["format_shape", "is_shape"]
 
 
 def format_shape(shape) -> str:
@@ -13,4 +15,12 @@ def format_shape(shape) -> str:
         + ", ".join("None" if d is None else str(d) for d in shape)
         + ("," if len(shape) == 1 else "")
         + ")"
+    )
+
+
+def is_shape(value) -> bool:
+    """True for one shape — a tuple or list of sizes (ints, NumPy ints or None) — as opposed to a list of
+    shapes or anything else."""
+    return isinstance(value, (tuple, list)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in value
     )

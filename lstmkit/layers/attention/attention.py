@@ -19,9 +19,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lstmkit.layers.base import Layer, _is_shape, format_shape
+from lstmkit.layers.base import Layer, format_shape
 from lstmkit.layers.regularization import _fraction, _seed
 from lstmkit.utils.naming import unknown_name_error
+from lstmkit.utils.shapes import is_shape
 
 __all__ = ["Attention"]
 
@@ -84,8 +85,8 @@ class Attention(Layer):
     def _shapes(self, input_shape) -> list[tuple]:
         """[query, value, key] shapes (key = value when not given), checked; clear errors otherwise."""
         name = type(self).__name__
-        if _is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
-            received = format_shape(input_shape) if _is_shape(input_shape) else repr(input_shape)
+        if is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
+            received = format_shape(input_shape) if is_shape(input_shape) else repr(input_shape)
             raise ValueError(
                 f"A {name} layer is called on a list of tensors, [query, value] or [query, value, key], e.g. "
                 f"{name}()([decoder_outputs, encoder_outputs]); for self-attention pass the same tensor twice, "
