@@ -218,3 +218,27 @@ def test_unknown_ops_and_bad_axes_are_explained():
         ops.cast(t(A), "flaot32")
     with pytest.raises(TypeError, match=r"K.set_value needs a variable.*learning_rate"):
         K.set_value(0.1, 0.2)
+
+
+class _TwoPartError(Exception):
+    def __init__(self, what, why):  # a constructor that a plain message cannot fill
+        super().__init__(f"{what}: {why}")
+
+
+def test_an_op_failing_on_symbolic_tensors_names_itself_and_the_shapes():
+    from lstmkit.ops.core import op
+
+    @op("tests_raises_value_error")
+    def raises_value_error(x):
+        raise ValueError("bad axis")
+
+    @op("tests_raises_two_part_error")
+    def raises_two_part_error(x):
+        raise _TwoPartError("kernel", "refused")
+
+    x = keras.Input((3, 4))
+    with pytest.raises(ValueError, match=r"ops\.tests_raises_value_error on symbolic tensors .*: bad axis"):
+        raises_value_error(x)
+    with pytest.raises(ValueError, match=r"ops\.tests_raises_two_part_error .*: kernel: refused") as caught:
+        raises_two_part_error(x)
+    assert isinstance(caught.value.__cause__, _TwoPartError)

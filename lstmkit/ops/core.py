@@ -98,7 +98,12 @@ def _symbolic_op(name, fn, args, kwargs, layer=None):
             second = fn(*_examples(list(args), 3), **_examples(kwargs, 3))
     except Exception as error:
         shapes = [t.shape for t in tree.flatten([list(args), kwargs]) if isinstance(t, KerasTensor)]
-        raise type(error)(f"ops.{name} on symbolic tensors of shapes {shapes}: {error}") from error
+        message = f"ops.{name} on symbolic tensors of shapes {shapes}: {error}"
+        try:
+            wrapped = type(error)(message)  # the same kind of error, now saying which op and shapes
+        except TypeError:  # an exception class whose constructor wants other arguments
+            wrapped = (TypeError if isinstance(error, TypeError) else ValueError)(message)
+        raise wrapped from error
 
     def spec(a, b):
         if not isinstance(a, torch.Tensor):
