@@ -187,10 +187,10 @@ def _run(args, out) -> int:
 
     _check_numbers(args)
     if not args.no_plot:
-        from lstmkit.forecasting.plotting import require_matplotlib
+        from lstmkit.utils.plotting import require_matplotlib
 
         try:
-            require_matplotlib()
+            require_matplotlib("forecast.png")
         except ImportError:
             raise CommandError(
                 "forecast.png needs matplotlib, which is not installed. Install it (`pip install "

@@ -3,18 +3,9 @@ figure (needs matplotlib: ``pip install lstmkit[plot]``)."""
 
 from __future__ import annotations
 
+from lstmkit.utils.plotting import require_matplotlib
+
 __all__ = ["plot_forecast", "require_matplotlib"]
-
-
-def require_matplotlib(what: str = "plot_forecast"):
-    """matplotlib.pyplot, or an ImportError that says how to install it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError(
-            f"{what} needs matplotlib. Install it with `pip install matplotlib` (or `pip install lstmkit[plot]`)."
-        ) from None
-    return plt
 
 
 def plot_forecast(forecaster, coverage=0.9, backtest=None, path=None, history=None, forecast=None):
@@ -32,7 +23,7 @@ def plot_forecast(forecaster, coverage=0.9, backtest=None, path=None, history=No
     Returns:
         The matplotlib Figure.
     """
-    plt = require_matplotlib()
+    plt = require_matplotlib("plot_forecast")
     data = forecaster.data_
     if forecast is None:
         forecast = forecaster.predict(coverage=coverage)

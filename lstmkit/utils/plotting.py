@@ -6,7 +6,19 @@ from collections.abc import Mapping
 
 from lstmkit.utils.naming import unknown_name_error
 
-__all__ = ["plot_history"]
+__all__ = ["plot_history", "require_matplotlib"]
+
+
+def require_matplotlib(what: str):
+    """matplotlib.pyplot, or an ImportError saying that ``what`` needs it and how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError(
+            f"{what} needs matplotlib. Install it with `pip install matplotlib` (or `pip install lstmkit[plot]`)."
+        ) from None
+    return plt
+
 
 # Backends that draw to files only (plt.show() would just warn) or that display figures by themselves.
 _NO_SHOW_BACKENDS = {
@@ -77,13 +89,9 @@ def plot_history(history, metrics=None, path=None, show=None):
     Returns:
         The matplotlib Figure (close it with ``plt.close(fig)`` when drawing many).
     """
-    try:
-        import matplotlib
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError(
-            "plot_history needs matplotlib. Install it with `pip install matplotlib` (or `pip install lstmkit[plot]`)."
-        ) from None
+    plt = require_matplotlib("plot_history")
+    import matplotlib
+
     logs = _history_dict(history)
     names = _metric_names(logs, metrics)
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
