@@ -47,11 +47,13 @@ def _coalesced(run, tensors, average: bool) -> None:
 def broadcast_model(run, model, optimizer=None) -> None:
     """Give every process rank 0's weights, buffers and (with ``optimizer``) optimizer slots, so that all
     start alike however each was seeded or loaded. Slots not made yet are made first (their initial
-    values), so every process sends the same list."""
+    values), so every process sends the same list. Works inside evaluate/predict's inference mode too (the
+    weights are written in place, which inference mode forbids)."""
     tensors = list(model.parameters()) + list(model.buffers())
     if optimizer is not None:
         tensors += optimizer.variables_for(model.trainable_parameters())
-    _coalesced(run, tensors, average=False)
+    with torch.inference_mode(False):
+        _coalesced(run, tensors, average=False)
 
 
 def average_buffers(run, model) -> None:

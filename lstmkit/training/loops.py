@@ -300,7 +300,7 @@ def run_evaluation(model, source, callbacks=None, run=None, sync_weights=False) 
     with torch.inference_mode():
         for index, (xb, yb, wb) in enumerate(source.batches(0)):
             if sync_weights and index == 0:
-                _broadcast_weights(run, model)
+                broadcast_model(run, model)  # rank 0's weights, before the first batch (built by then)
             loss, parts, pred = forward_and_loss(model, compiled, xb, yb, wb, training=False, forward=forward)
             n = batch_size_of(yb)
             counted = n if run is None else source.share(index, n)[1]
@@ -314,12 +314,6 @@ def run_evaluation(model, source, callbacks=None, run=None, sync_weights=False) 
     if run is not None:
         logs.synchronize(run.sum_, run.device)
     return logs.results()
-
-
-def _broadcast_weights(run, model):
-    """Rank 0's weights, before the first batch of evaluate/predict (built by then, also from a Sequence)."""
-    with torch.inference_mode(False):
-        broadcast_model(run, model)
 
 
 def _open_source(model, run, x, steps, action, what, workers, max_queue_size):

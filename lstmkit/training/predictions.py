@@ -31,9 +31,8 @@ def collect_predictions(model, source, device, n, run, callbacks, forward=None):
     forward = forward or model
     buffers, pieces, filled, structure = None, None, 0, None
     for index, (xb, _, _) in enumerate(source.batches(0)):
-        if run is not None and index == 0:
-            with torch.inference_mode(False):  # rank 0's weights, before the first batch
-                broadcast_model(run, model)
+        if run is not None and index == 0:  # rank 0's weights, before the first batch
+            broadcast_model(run, model)
         pred = forward(_to_model(xb, device), training=False)
         if structure is None:
             structure = pred
