@@ -14,7 +14,7 @@ from typing import NamedTuple
 from lstmkit.utils.naming import unique_name
 from lstmkit.utils.shapes import format_shape
 
-__all__ = ["KerasHistory", "KerasTensor", "any_symbolic"]
+__all__ = ["KerasHistory", "KerasTensor", "any_symbolic", "symbolic_arguments"]
 
 
 class KerasHistory(NamedTuple):
@@ -144,4 +144,16 @@ def any_symbolic(structure) -> bool:
         return any(any_symbolic(item) for item in structure)
     if isinstance(structure, dict):
         return any(any_symbolic(item) for item in structure.values())
+    return False
+
+
+def symbolic_arguments(args, kwargs) -> bool:
+    """Whether a call has symbolic tensors: ``any_symbolic`` on ``args`` and ``kwargs``, cheap for the common case
+    of tensors and plain values (a layer's or an op's every call on data asks)."""
+    for value in args:
+        if isinstance(value, (KerasTensor, list, tuple, dict)) and any_symbolic(value):
+            return True
+    for value in kwargs.values():
+        if isinstance(value, (KerasTensor, list, tuple, dict)) and any_symbolic(value):
+            return True
     return False

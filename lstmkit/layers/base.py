@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from lstmkit import backend, regularizers
-from lstmkit.graph.keras_tensor import KerasTensor, any_symbolic
+from lstmkit.graph.keras_tensor import symbolic_arguments
 from lstmkit.layers import tracking
 from lstmkit.layers.call_context import current_phase, phase
+from lstmkit.layers.layer_nodes import LayerNodes
 from lstmkit.layers.layer_weights import KerasWeight, LayerWeights, child_layers
 from lstmkit.mixed_precision.policy import policy_of
-from lstmkit.utils import tree
 from lstmkit.utils.checks import check_int, is_int
 from lstmkit.utils.naming import reject_unknown_kwargs, snake_case, unique_name
 from lstmkit.utils.shapes import format_shape, is_shape
@@ -46,7 +46,7 @@ class InputShapeError(ValueError):
         self.expected_ndim = expected_ndim
 
 
-class Layer(LayerWeights, torch.nn.Module):
+class Layer(LayerNodes, LayerWeights, torch.nn.Module):
     """Base class of all lstmkit layers.
 
     Subclasses set ``expected_ndim`` (rank including the batch axis) or ``min_ndim`` to have their
@@ -365,36 +365,6 @@ class Layer(LayerWeights, torch.nn.Module):
             Layer._signature_cache[key] = arg in inspect.signature(self.call).parameters
         return Layer._signature_cache[key]
 
-    # ----------------------------------------------------------------- symbolic use (graph models)
-    def _node(self, index: int, what: str):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer '{self.name}' has not been called on symbolic inputs (keras.Input), so it has no {what}."
-            )
-        if not 0 <= index < len(self._inbound_nodes):
-            raise ValueError(
-                f"Layer '{self.name}' was called {len(self._inbound_nodes)} time(s); asked for call #{index}."
-            )
-        return self._inbound_nodes[index]
-
-    @property
-    def input(self):
-        """The symbolic input(s) of this layer's first call on symbolic tensors."""
-        node = self._node(0, "input")
-        return node.args[0] if node.args else node.outputs
-
-    @property
-    def output(self):
-        """The symbolic output(s) of this layer's first call on symbolic tensors."""
-        return self._node(0, "output").outputs
-
-    def get_input_at(self, node_index: int):
-        node = self._node(node_index, "input")
-        return node.args[0] if node.args else node.outputs
-
-    def get_output_at(self, node_index: int):
-        return self._node(node_index, "output").outputs
-
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
@@ -410,23 +380,6 @@ class Layer(LayerWeights, torch.nn.Module):
     def from_config(cls, config: dict, custom_objects=None):
         """A new layer from ``get_config()``'s dict; wrappers use ``custom_objects`` for their inner layers."""
         return cls(**config)
-
-    # ----------------------------------------------------------------- shapes after build
-    @property
-    def input_shape(self):
-        if self._inbound_nodes:
-            return tree.map_structure(lambda t: t.shape, self.input)
-        if self.built_input_shape is not None:
-            return self.built_input_shape
-        if self.input_shape_declared is not None:
-            return self.input_shape_declared
-        raise AttributeError(f"Layer '{self.name}' has not been built yet, so it has no input_shape.")
-
-    @property
-    def output_shape(self):
-        if self._inbound_nodes:
-            return tree.map_structure(lambda t: t.shape, self.output)
-        return self.compute_output_shape(self.input_shape)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
@@ -450,18 +403,6 @@ def _marking_built(build):
 
     wrapped._marks_built = True
     return wrapped
-
-
-def symbolic_arguments(args, kwargs) -> bool:
-    """Whether a call has symbolic tensors: ``any_symbolic`` on ``args`` and ``kwargs``, cheap for the common case
-    of tensors and plain values (a layer's or an op's every call on data asks)."""
-    for value in args:
-        if isinstance(value, (KerasTensor, list, tuple, dict)) and any_symbolic(value):
-            return True
-    for value in kwargs.values():
-        if isinstance(value, (KerasTensor, list, tuple, dict)) and any_symbolic(value):
-            return True
-    return False
 
 
 def _normalize_shape(shape):

@@ -12,9 +12,9 @@ import functools
 
 import torch
 
-from lstmkit.graph.keras_tensor import KerasTensor
+from lstmkit.graph.keras_tensor import KerasTensor, symbolic_arguments
 from lstmkit.graph.node import Node
-from lstmkit.layers.base import Layer, symbolic_arguments
+from lstmkit.layers.base import Layer
 from lstmkit.utils import tree
 from lstmkit.utils.naming import lookup, unique_name
 
