@@ -29,9 +29,9 @@ import torch
 from lstmkit import backend
 from lstmkit.export.recurrent import RecurrentExport, without_carried_states
 from lstmkit.export.verify import OnnxExportError, require_onnx_packages, verify_onnx
-from lstmkit.layers.base import format_shape
 from lstmkit.layers.rnn.base import RNN
 from lstmkit.utils.checks import check_int
+from lstmkit.utils.shapes import format_shape
 
 __all__ = ["OnnxExport", "OnnxExportError", "to_onnx"]
 

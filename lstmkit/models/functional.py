@@ -17,9 +17,9 @@ import torch
 
 from lstmkit.graph.graph import Graph
 from lstmkit.graph.keras_tensor import KerasTensor
-from lstmkit.layers.base import format_shape
 from lstmkit.models.model import Model
 from lstmkit.utils import tree
+from lstmkit.utils.shapes import format_shape
 
 __all__ = ["Functional"]
 

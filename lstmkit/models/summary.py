@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 import textwrap
 
-from lstmkit.layers.base import format_shape
 from lstmkit.training.progress import can_encode
+from lstmkit.utils.shapes import format_shape
 
 __all__ = ["summarize"]
 

@@ -12,7 +12,6 @@ import warnings
 import numpy as np
 import torch
 
-from lstmkit.layers.base import format_shape
 from lstmkit.saving.archive import (
     FORMAT,
     FORMAT_VERSION,
@@ -23,6 +22,7 @@ from lstmkit.saving.archive import (
 )
 from lstmkit.saving.writing import ArchiveWriter, atomic_write
 from lstmkit.utils.naming import reject_unknown_kwargs
+from lstmkit.utils.shapes import format_shape
 
 __all__ = ["load_weights", "save_weights"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from lstmkit import backend
-from lstmkit.layers.base import format_shape
+from lstmkit.utils.shapes import format_shape
 
 __all__ = ["DataShapeError", "align_targets", "check_model_input", "check_same_length", "to_tensor"]
 

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from lstmkit import losses
 from lstmkit import metrics as metrics_module
-from lstmkit.layers.base import format_shape
 from lstmkit.training.data import DataShapeError
+from lstmkit.utils.shapes import format_shape
 
 __all__ = ["OutputSpec", "loss_name", "masked_weights"]
 
